@@ -1,0 +1,10 @@
+package org.moe4j.kernels;
+
+/**
+ * A whole-launch JVM implementation with the same 8 parameters as a {@link Kernel8}, used as a
+ * hand-tuned override of that portable kernel on the JVM device (see {@link JvmDevice}).
+ */
+@FunctionalInterface
+public interface HostKernel8<A,B,C,D,E,F,G,H> {
+    void run(A a, B b, C c, D d, E e, F f, G g, H h);
+}

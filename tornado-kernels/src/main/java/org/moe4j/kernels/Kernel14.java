@@ -1,0 +1,10 @@
+package org.moe4j.kernels;
+
+/**
+ * A kernel of 14 parameters after its {@link KernelContext}: the target type of a method
+ * reference to a kernel method. See {@link KernelRef}.
+ */
+@FunctionalInterface
+public interface Kernel14<A,B,C,D,E,F,G,H,I,J,K,L,M,N> extends KernelRef {
+    void run(KernelContext context, A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N n);
+}

@@ -1,0 +1,10 @@
+package org.moe4j.kernels;
+
+/**
+ * A kernel of 5 parameters after its {@link KernelContext}: the target type of a method
+ * reference to a kernel method. See {@link KernelRef}.
+ */
+@FunctionalInterface
+public interface Kernel5<A,B,C,D,E> extends KernelRef {
+    void run(KernelContext context, A a, B b, C c, D d, E e);
+}
