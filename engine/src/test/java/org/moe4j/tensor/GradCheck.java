@@ -3,7 +3,7 @@ package org.moe4j.tensor;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import java.util.function.Function;
-import org.moe4j.data.SplitMix64;
+import org.moe4j.random.SplitMix64;
 import org.moe4j.kernels.Device;
 
 /**

@@ -1,0 +1,55 @@
+package org.moe4j.cli;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import org.moe4j.train.TrainingDivergedException;
+import org.moe4j.train.checkpoint.CheckpointFormatException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code moe} command line. Exceptions become exit codes here and nowhere else. */
+@Command(name = "moe", mixinStandardHelpOptions = true, version = "moe4j 0.1.0",
+        description = "Train and study Mixture-of-Experts transformers in pure Java.",
+        subcommands = {TrainCommand.class, EvalCommand.class, GenerateCommand.class, InspectCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+
+    /** Invalid arguments or configuration. */
+    static final int EXIT_USAGE = 2;
+    /** A checkpoint or data file could not be used. */
+    static final int EXIT_IO = 3;
+    /** The loss diverged. */
+    static final int EXIT_DIVERGED = 4;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line, for tests. */
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, line, parsed) -> {
+            line.getErr().println("error: " + e.getMessage());
+            return switch (e) {
+                case IllegalArgumentException ignored -> EXIT_USAGE;
+                case CheckpointFormatException ignored -> EXIT_IO;
+                case IOException ignored -> EXIT_IO;
+                case UncheckedIOException ignored -> EXIT_IO;
+                case TrainingDivergedException ignored -> EXIT_DIVERGED;
+                default -> {
+                    e.printStackTrace(line.getErr());
+                    yield 1;
+                }
+            };
+        });
+        return cli;
+    }
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+}

@@ -1,0 +1,102 @@
+package org.moe4j.cli;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.moe4j.kernels.Device;
+import org.moe4j.train.Checkpoint;
+import org.moe4j.train.ConfigLoader;
+import org.moe4j.train.Devices;
+import org.moe4j.train.RunDirectory;
+import org.moe4j.train.TrainConfig;
+import org.moe4j.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = {"Train a model. With no options: the default small model on the built-in corpus.",
+                "Config comes from the defaults, then --config, then --set and the flags below."})
+final class TrainCommand implements Callable<Integer> {
+
+    @Option(names = "--config", paramLabel = "FILE", description = "JSON config file (snake_case fields)")
+    Path configFile;
+
+    @Option(names = "--set", paramLabel = "FIELD=VALUE", description = "set any config field, e.g. model.width=256")
+    Map<String, String> sets = new LinkedHashMap<>();
+
+    @Option(names = "--steps", description = "optimizer steps")
+    Integer steps;
+
+    @Option(names = "--seed", description = "seed of initialisation and data order")
+    Long seed;
+
+    @Option(names = "--data", paramLabel = "FILE", description = "UTF-8 text file to train on instead of the built-in corpus")
+    Path data;
+
+    @Option(names = "--device", description = "device to run on (jvm)")
+    String device;
+
+    @Option(names = "--batch-size", description = "sequences per step")
+    Integer batchSize;
+
+    @Option(names = "--lr", description = "peak learning rate")
+    Double learningRate;
+
+    @Option(names = "--run-dir", paramLabel = "DIR", description = "run directory (default: runs/<date-time>)")
+    Path runDir;
+
+    @Option(names = "--resume", paramLabel = "CHECKPOINT",
+            description = "continue from a checkpoint file or run directory (its config is used)")
+    Path resume;
+
+    @Override
+    public Integer call() throws Exception {
+        if (resume != null) {
+            Path file = CheckpointArgument.resolve(resume);
+            Checkpoint checkpoint = Checkpoint.load(file);
+            RunDirectory run = runDir != null ? RunDirectory.at(runDir) : new RunDirectory(file.toAbsolutePath().getParent());
+            try (Device dev = Devices.open(checkpoint.config().device())) {
+                System.out.printf("resuming %s at step %d%n", file, checkpoint.step());
+                Trainer.resume(checkpoint, dev, run, System.out).run();
+            }
+            return 0;
+        }
+        TrainConfig config = config();
+        RunDirectory run = runDir != null ? RunDirectory.at(runDir) : RunDirectory.create(RunDirectory.RUNS);
+        try (Device dev = Devices.open(config.device())) {
+            System.out.printf("run %s: %d steps, %,d parameters, %d tokens/step on %s%n", run.path(), config.steps(),
+                    config.model().parameterCount(), config.tokensPerStep(), dev.name());
+            Trainer.start(config, dev, run, System.out).run();
+        }
+        System.out.printf("done: metrics %s, plot %s, checkpoint %s%n", run.metrics(), run.lossPlot(), run.checkpoint());
+        return 0;
+    }
+
+    TrainConfig config() {
+        ConfigLoader loader = new ConfigLoader(TrainConfig.DEFAULT);
+        if (configFile != null) {
+            loader.file(configFile);
+        }
+        sets.forEach(loader::set);
+        if (steps != null) {
+            loader.set("steps", steps.toString());
+        }
+        if (seed != null) {
+            loader.set("seed", seed.toString());
+        }
+        if (data != null) {
+            loader.set("data", data.toString());
+        }
+        if (device != null) {
+            loader.set("device", device);
+        }
+        if (batchSize != null) {
+            loader.set("batch_size", batchSize.toString());
+        }
+        if (learningRate != null) {
+            loader.set("learning_rate", learningRate.toString());
+        }
+        return loader.build();
+    }
+}

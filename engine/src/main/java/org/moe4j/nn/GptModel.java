@@ -1,0 +1,115 @@
+package org.moe4j.nn;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.moe4j.random.SplitMix64;
+import org.moe4j.kernels.Device;
+import org.moe4j.tensor.Tape;
+import org.moe4j.tensor.Tensor;
+import org.moe4j.tensor.ops.CrossEntropy;
+import org.moe4j.tensor.ops.Elementwise;
+import org.moe4j.tensor.ops.Embedding;
+
+/**
+ * A GPT-style decoder: token and position embeddings, pre-norm transformer blocks, a final
+ * RMSNorm and a linear head to vocabulary logits. Initialisation follows GPT-2: N(0, 0.02), with
+ * projections into the residual stream scaled by {@code 1/sqrt(2·layers)}.
+ */
+public final class GptModel implements Module {
+    private static final float INIT_STD = 0.02f;
+
+    private final ModelConfig config;
+    private final Device device;
+    private final Tensor tokenEmbedding;
+    private final Tensor positionEmbedding;
+    private final List<TransformerBlock> blocks = new ArrayList<>();
+    private final RmsNormLayer finalNorm;
+    private final LinearLayer head;
+    private final Map<String, Tensor> parameters = new LinkedHashMap<>();
+
+    /** Builds a dense model (GELU MLP feed-forward in every block), initialised from {@code seed}. */
+    public GptModel(ModelConfig config, Device device, long seed) {
+        this(config, new LayerContext(device, new SplitMix64(seed)), FeedForwardFactory.dense(config));
+    }
+
+    /** Builds a model whose blocks take their feed-forward from {@code feedForwards}. */
+    public GptModel(ModelConfig config, LayerContext layer, FeedForwardFactory feedForwards) {
+        this.config = config;
+        this.device = layer.device();
+        float residualStd = (float) (INIT_STD / Math.sqrt(2.0 * config.layers()));
+        this.tokenEmbedding = Init.normal(layer, INIT_STD, config.vocabSize(), config.width());
+        this.positionEmbedding = Init.normal(layer, INIT_STD, config.contextSize(), config.width());
+        for (int i = 0; i < config.layers(); i++) {
+            FeedForward feedForward = feedForwards.create(i, layer, INIT_STD, residualStd);
+            blocks.add(new TransformerBlock(layer, config.width(), config.heads(), INIT_STD, residualStd, feedForward));
+        }
+        this.finalNorm = new RmsNormLayer(layer, config.width());
+        this.head = new LinearLayer(layer, config.width(), config.vocabSize(), true, INIT_STD);
+        collectParameters("", parameters);
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    /** The device the parameters live on. */
+    public Device device() {
+        return device;
+    }
+
+    /** Parameters by name, in checkpoint order. */
+    public Map<String, Tensor> parameters() {
+        return Collections.unmodifiableMap(parameters);
+    }
+
+    public List<TransformerBlock> blocks() {
+        return Collections.unmodifiableList(blocks);
+    }
+
+    /**
+     * Next-token logits.
+     *
+     * @param tokens (B,T) token ids, row-major; <em>not modified</em>
+     * @return logits (B,T,V)
+     */
+    public Tensor forward(Tape tape, int[] tokens, int batch, int length) {
+        if (length > config.contextSize()) {
+            throw new IllegalArgumentException("sequence length " + length + " exceeds model.context_size="
+                    + config.contextSize());
+        }
+        if (tokens.length != batch * length) {
+            throw new IllegalArgumentException("expected " + batch + "x" + length + " tokens, got " + tokens.length);
+        }
+        int[] positions = new int[tokens.length];
+        for (int i = 0; i < positions.length; i++) {
+            positions[i] = i % length;
+        }
+        Tensor x = Elementwise.add(tape,
+                Embedding.lookup(tape, tokenEmbedding, tokens, batch, length, config.width()),
+                Embedding.lookup(tape, positionEmbedding, positions, batch, length, config.width()));
+        for (TransformerBlock block : blocks) {
+            x = block.forward(tape, x);
+        }
+        return head.forward(tape, finalNorm.forward(tape, x));
+    }
+
+    /** Mean next-token cross-entropy of {@code tokens} predicting {@code targets}, both (B,T). */
+    public Tensor loss(Tape tape, int[] tokens, int[] targets, int batch, int length) {
+        Tensor logits = forward(tape, tokens, batch, length);
+        return CrossEntropy.meanLoss(tape, logits.view(batch * length, config.vocabSize()), targets);
+    }
+
+    @Override
+    public void collectParameters(String prefix, Map<String, Tensor> into) {
+        into.put(prefix + "token_embedding", tokenEmbedding);
+        into.put(prefix + "position_embedding", positionEmbedding);
+        for (int i = 0; i < blocks.size(); i++) {
+            blocks.get(i).collectParameters(prefix + "blocks." + i + ".", into);
+        }
+        finalNorm.collectParameters(prefix + "final_norm.", into);
+        head.collectParameters(prefix + "head.", into);
+    }
+}

@@ -1,0 +1,109 @@
+package org.moe4j.train;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.moe4j.tensor.Tensor;
+import org.moe4j.train.checkpoint.CheckpointFormat;
+import org.moe4j.train.checkpoint.CheckpointFormatException;
+import org.moe4j.train.checkpoint.Safetensors;
+import org.moe4j.train.checkpoint.SafetensorsFile;
+import org.moe4j.train.checkpoint.TensorEntry;
+
+/**
+ * A training checkpoint in safetensors format: the model parameters under their own names (so
+ * Python reads the weights directly), the AdamW moments under {@code optimizer.m.} and
+ * {@code optimizer.v.}, and in the metadata the config, the step and the data sampler's RNG state:
+ * everything a resumed run needs to continue the same loss curve.
+ */
+public record Checkpoint(Path path, TrainConfig config, int step, long dataRngState, Map<String, TensorEntry> tensors) {
+
+    public static final String FILE_NAME = "checkpoint.safetensors";
+    private static final String CONFIG_KEY = "moe4j.config";
+    private static final String STEP_KEY = "moe4j.step";
+    private static final String DATA_RNG_KEY = "moe4j.data_rng";
+    private static final String FIRST_MOMENT = "optimizer.m.";
+    private static final String SECOND_MOMENT = "optimizer.v.";
+
+    /** Writes the state after {@code step} completed steps, atomically. */
+    public static void save(Path path, TrainConfig config, int step, long dataRngState,
+                            Map<String, Tensor> parameters, AdamWOptimizer optimizer) throws IOException {
+        Map<String, TensorEntry> tensors = new LinkedHashMap<>();
+        parameters.forEach((name, p) -> tensors.put(name, TensorEntry.f32(p.toHost().data().clone(), p.shape())));
+        parameters.forEach((name, p) -> {
+            tensors.put(FIRST_MOMENT + name, moment(optimizer.firstMoments().get(name), p));
+            tensors.put(SECOND_MOMENT + name, moment(optimizer.secondMoments().get(name), p));
+        });
+        Map<String, String> metadata = new LinkedHashMap<>();
+        metadata.put(CONFIG_KEY, ConfigLoader.toJson(config));
+        metadata.put(STEP_KEY, Integer.toString(step));
+        metadata.put(DATA_RNG_KEY, Long.toString(dataRngState));
+        Safetensors.write(path, tensors, CheckpointFormat.stamp(metadata));
+    }
+
+    /** Reads and validates a checkpoint; a damaged or foreign file is refused with what is wrong. */
+    public static Checkpoint load(Path path) throws IOException {
+        SafetensorsFile file = Safetensors.read(path);
+        CheckpointFormat.check(file);
+        Map<String, String> metadata = file.metadata();
+        try {
+            TrainConfig config = ConfigLoader.fromJson(require(metadata, CONFIG_KEY, path));
+            int step = Integer.parseInt(require(metadata, STEP_KEY, path));
+            long rng = Long.parseLong(require(metadata, DATA_RNG_KEY, path));
+            return new Checkpoint(path, config, step, rng, file.tensors());
+        } catch (IllegalArgumentException e) {
+            throw new CheckpointFormatException(path, "invalid metadata: " + e.getMessage(), e);
+        }
+    }
+
+    /** Copies the stored parameters into {@code parameters}, checking every name and shape. */
+    public void restoreParameters(Map<String, Tensor> parameters) throws CheckpointFormatException {
+        for (Map.Entry<String, Tensor> entry : parameters.entrySet()) {
+            copy(entry.getKey(), entry.getValue().shape(), entry.getValue().data());
+            entry.getValue().toDevice();
+        }
+    }
+
+    /** Restores the optimizer's moments and step count. */
+    public void restoreOptimizer(AdamWOptimizer optimizer, Map<String, Tensor> parameters)
+            throws CheckpointFormatException {
+        for (Map.Entry<String, Tensor> entry : parameters.entrySet()) {
+            int[] shape = entry.getValue().shape();
+            copy(FIRST_MOMENT + entry.getKey(), shape, optimizer.firstMoments().get(entry.getKey()));
+            copy(SECOND_MOMENT + entry.getKey(), shape, optimizer.secondMoments().get(entry.getKey()));
+        }
+        optimizer.restoreStepsTaken(step);
+    }
+
+    /** Number of parameter values (optimizer state excluded). */
+    public long parameterCount() {
+        return tensors.entrySet().stream().filter(e -> !e.getKey().startsWith("optimizer."))
+                .mapToLong(e -> e.getValue().numel()).sum();
+    }
+
+    private void copy(String name, int[] shape, float[] into) throws CheckpointFormatException {
+        TensorEntry entry = tensors.get(name);
+        if (entry == null) {
+            throw new CheckpointFormatException(path, "no tensor '" + name + "' (was it written by another model configuration?)");
+        }
+        if (!Arrays.equals(entry.shape(), shape)) {
+            throw new CheckpointFormatException(path, "tensor '" + name + "' has shape " + Arrays.toString(entry.shape())
+                    + " in the checkpoint but " + Arrays.toString(shape) + " in the model");
+        }
+        System.arraycopy(entry.floats(), 0, into, 0, into.length);
+    }
+
+    private static TensorEntry moment(float[] values, Tensor parameter) {
+        return TensorEntry.f32(values.clone(), parameter.shape());
+    }
+
+    private static String require(Map<String, String> metadata, String key, Path path) throws CheckpointFormatException {
+        String value = metadata.get(key);
+        if (value == null) {
+            throw new CheckpointFormatException(path, "no metadata '" + key + "' (not written by moe4j train?)");
+        }
+        return value;
+    }
+}

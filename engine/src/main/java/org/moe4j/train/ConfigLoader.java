@@ -1,0 +1,139 @@
+package org.moe4j.train;
+
+import com.google.gson.FieldNamingPolicy;
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonNull;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Builds a {@link TrainConfig} from the defaults, a JSON file and {@code field=value} overrides, in
+ * that order. Field names are the snake_case record component names, nested with a dot on the
+ * command line ({@code model.width=256}) and as objects in JSON. An unknown field or a value of
+ * the wrong type is an error that names the field and what is allowed.
+ */
+public final class ConfigLoader {
+    private static final Gson GSON = new GsonBuilder()
+            .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES)
+            .serializeNulls()
+            .setPrettyPrinting()
+            .create();
+
+    private final JsonObject tree;
+
+    /** Starts from {@code base} (usually {@link TrainConfig#DEFAULT}). */
+    public ConfigLoader(TrainConfig base) {
+        this.tree = GSON.toJsonTree(base).getAsJsonObject();
+    }
+
+    /** Merges a JSON config file over what is there. */
+    public ConfigLoader file(Path path) {
+        String text;
+        try {
+            text = Files.readString(path);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read config file " + path + ": " + e.getMessage(), e);
+        }
+        JsonElement parsed;
+        try {
+            parsed = JsonParser.parseString(text);
+        } catch (JsonParseException e) {
+            throw new IllegalArgumentException("config file " + path + " is not valid JSON: " + e.getMessage(), e);
+        }
+        if (!parsed.isJsonObject()) {
+            throw new IllegalArgumentException("config file " + path + " must hold a JSON object");
+        }
+        merge(tree, parsed.getAsJsonObject(), "");
+        return this;
+    }
+
+    /** Sets one field, {@code name} in dotted snake_case, from its text form. */
+    public ConfigLoader set(String name, String value) {
+        String[] path = name.split("\\.");
+        JsonObject node = tree;
+        for (int i = 0; i < path.length - 1; i++) {
+            JsonElement child = node.get(path[i]);
+            if (child == null || !child.isJsonObject()) {
+                throw unknown(name, node, "");
+            }
+            node = child.getAsJsonObject();
+        }
+        String leaf = path[path.length - 1];
+        if (!node.has(leaf)) {
+            throw unknown(name, node, name.contains(".") ? name.substring(0, name.lastIndexOf('.') + 1) : "");
+        }
+        node.add(leaf, value == null ? JsonNull.INSTANCE : JsonParser.parseString(quoteIfText(value)));
+        return this;
+    }
+
+    /** The configuration; validation errors name the field and its allowed range. */
+    public TrainConfig build() {
+        try {
+            return GSON.fromJson(tree, TrainConfig.class);
+        } catch (JsonParseException e) {
+            throw new IllegalArgumentException("invalid config value: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // Gson wraps what a record's constructor throws; the validation message is the cause's.
+            for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+                if (cause instanceof IllegalArgumentException invalid) {
+                    throw invalid;
+                }
+            }
+            throw e;
+        }
+    }
+
+    /** The JSON form of a config, as written to a run directory and a checkpoint. */
+    public static String toJson(TrainConfig config) {
+        return GSON.toJson(config);
+    }
+
+    /** Reads a config written by {@link #toJson}. */
+    public static TrainConfig fromJson(String json) {
+        return new ConfigLoader(TrainConfig.DEFAULT).merge(json).build();
+    }
+
+    private ConfigLoader merge(String json) {
+        merge(tree, JsonParser.parseString(json).getAsJsonObject(), "");
+        return this;
+    }
+
+    private static void merge(JsonObject into, JsonObject from, String prefix) {
+        for (Map.Entry<String, JsonElement> entry : from.entrySet()) {
+            String key = entry.getKey();
+            if (!into.has(key)) {
+                throw unknown(prefix + key, into, prefix);
+            }
+            JsonElement existing = into.get(key);
+            if (existing.isJsonObject() && entry.getValue().isJsonObject()) {
+                merge(existing.getAsJsonObject(), entry.getValue().getAsJsonObject(), prefix + key + ".");
+            } else {
+                into.add(key, entry.getValue());
+            }
+        }
+    }
+
+    private static IllegalArgumentException unknown(String name, JsonObject scope, String prefix) {
+        TreeSet<String> known = new TreeSet<>();
+        scope.keySet().forEach(k -> known.add(prefix + k));
+        return new IllegalArgumentException("unknown config field '" + name + "': known fields are " + known);
+    }
+
+    /** Numbers, booleans and null stay as they are; anything else becomes a JSON string. */
+    private static String quoteIfText(String value) {
+        String trimmed = value.trim();
+        if (trimmed.equals("null") || trimmed.equals("true") || trimmed.equals("false")
+                || trimmed.matches("-?\\d+(\\.\\d*)?([eE][-+]?\\d+)?")) {
+            return trimmed;
+        }
+        return GSON.toJson(value);
+    }
+}

@@ -1,0 +1,158 @@
+package org.moe4j.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.moe4j.data.Batch;
+import org.moe4j.data.TokenDataset;
+import org.moe4j.kernels.Device;
+import org.moe4j.nn.GptModel;
+import org.moe4j.tensor.Tape;
+import org.moe4j.tensor.Tensor;
+import org.moe4j.train.metrics.MetricsLog;
+import org.moe4j.train.metrics.ProgressBar;
+
+/**
+ * The training loop: sample a batch, forward, backward, clip, AdamW step; metrics every
+ * {@code log_every} steps, held-out evaluation every {@code eval_every}, checkpoints every
+ * {@code checkpoint_every} and at the end. A run started from a checkpoint continues exactly
+ * where the checkpoint was written: same parameters, moments, step and data order.
+ *
+ * <p>A loss that is not finite stops training with {@link TrainingDivergedException}; the last
+ * checkpoint written before it is left as it was.
+ */
+public final class Trainer {
+    private final TrainConfig config;
+    private final Device device;
+    private final GptModel model;
+    private final TokenDataset dataset;
+    private final AdamWOptimizer optimizer;
+    private final LearningRateSchedule schedule;
+    private final RunDirectory run;
+    private final PrintStream console;
+    private final List<Float> losses = new ArrayList<>();
+    private int step;
+
+    private Trainer(TrainConfig config, Device device, RunDirectory run, PrintStream console) {
+        this.config = config;
+        this.device = device;
+        this.run = run;
+        this.console = console;
+        this.model = new GptModel(config.model(), device, config.seed());
+        this.dataset = TrainingData.open(config);
+        this.optimizer = new AdamWOptimizer(device, model.parameters(), config);
+        this.schedule = LearningRateSchedule.of(config);
+    }
+
+    /** A new run from freshly initialised parameters. */
+    public static Trainer start(TrainConfig config, Device device, RunDirectory run, PrintStream console)
+            throws IOException {
+        run.writeConfig(config);
+        return new Trainer(config, device, run, console);
+    }
+
+    /** Continues the run that wrote {@code checkpoint}; its config is the run's config. */
+    public static Trainer resume(Checkpoint checkpoint, Device device, RunDirectory run, PrintStream console)
+            throws IOException {
+        Trainer trainer = new Trainer(checkpoint.config(), device, run, console);
+        checkpoint.restoreParameters(trainer.model.parameters());
+        checkpoint.restoreOptimizer(trainer.optimizer, trainer.model.parameters());
+        trainer.dataset.setRngState(checkpoint.dataRngState());
+        trainer.step = checkpoint.step();
+        return trainer;
+    }
+
+    /** Trains to the configured number of steps. */
+    public void run() throws IOException {
+        runUntil(config.steps());
+    }
+
+    /**
+     * Trains until {@code lastStep} steps are done (at most the configured number), then writes a
+     * checkpoint, the metrics and the loss plot.
+     */
+    public void runUntil(int lastStep) throws IOException {
+        int stop = Math.min(lastStep, config.steps());
+        ProgressBar progress = new ProgressBar(console, config.steps());
+        try (MetricsLog metrics = MetricsLog.open(run.path())) {
+            long windowStart = System.nanoTime();
+            int windowSteps = 0;
+            while (step < stop) {
+                double lr = schedule.at(step);
+                StepResult result = trainStep(lr);
+                step++;
+                windowSteps++;
+                losses.add(result.loss());
+                boolean last = step == stop;
+                double tokensPerSecond = windowSteps * (double) config.tokensPerStep()
+                        / Math.max(1e-9, (System.nanoTime() - windowStart) / 1e9);
+                progress.update(step, result.loss(), lr, tokensPerSecond);
+                boolean evaluate = step % config.evalEvery() == 0 || step == config.steps();
+                if (step % config.logEvery() == 0 || last || evaluate) {
+                    Map<String, Object> line = new LinkedHashMap<>();
+                    line.put("step", step);
+                    line.put("loss", result.loss());
+                    line.put("lr", lr);
+                    line.put("tokens_per_s", tokensPerSecond);
+                    line.put("grad_norm", result.gradNorm());
+                    if (evaluate) {
+                        double evalLoss = Evaluator.loss(model, dataset, config);
+                        line.put("eval_loss", evalLoss);
+                        line.put("eval_ppl", Math.exp(evalLoss));
+                    }
+                    metrics.log(line);
+                    windowStart = System.nanoTime();
+                    windowSteps = 0;
+                }
+                if (last || (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0)) {
+                    saveCheckpoint();
+                }
+            }
+        }
+        progress.finish();
+        LossCurve.save(run.path());
+    }
+
+    /** Losses of the steps this trainer ran, in order. */
+    public List<Float> losses() {
+        return List.copyOf(losses);
+    }
+
+    public GptModel model() {
+        return model;
+    }
+
+    public int step() {
+        return step;
+    }
+
+    private StepResult trainStep(double lr) {
+        Batch batch = dataset.nextTrainBatch(config.batchSize(), config.model().contextSize());
+        Tape tape = Tape.training(device);
+        Tensor loss = model.loss(tape, batch.inputs(), batch.targets(), config.batchSize(),
+                config.model().contextSize());
+        float value = loss.toHost().data()[0];
+        if (!Float.isFinite(value)) {
+            throw new TrainingDivergedException("loss is " + value + " at step " + (step + 1)
+                    + "; training stopped, the last checkpoint in " + run.path() + " is kept");
+        }
+        tape.backward(loss);
+        double norm = GradientClipper.clip(device, model.parameters().values(), config.gradClip());
+        optimizer.step(lr);
+        optimizer.zeroGrad();
+        return new StepResult(value, norm);
+    }
+
+    private void saveCheckpoint() throws IOException {
+        Files.createDirectories(run.path());
+        Checkpoint.save(run.checkpoint(), config, step, dataset.rngState(), model.parameters(), optimizer);
+    }
+
+    private record StepResult(float loss, double gradNorm) {
+    }
+}

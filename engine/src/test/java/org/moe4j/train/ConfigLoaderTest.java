@@ -1,0 +1,86 @@
+package org.moe4j.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void defaultsRoundTripThroughJson() {
+        TrainConfig config = ConfigLoader.fromJson(ConfigLoader.toJson(TrainConfig.DEFAULT));
+        assertEquals(TrainConfig.DEFAULT, config);
+        assertNull(config.data());
+    }
+
+    @Test
+    void fileThenFlagsOverrideDefaults() throws IOException {
+        Path file = dir.resolve("c.json");
+        Files.writeString(file, "{\"steps\": 7, \"model\": {\"width\": 64, \"heads\": 2}}");
+        TrainConfig config = new ConfigLoader(TrainConfig.DEFAULT).file(file).set("model.layers", "3")
+                .set("steps", "9").set("data", "corpus.txt").build();
+        assertEquals(9, config.steps());
+        assertEquals(64, config.model().width());
+        assertEquals(2, config.model().heads());
+        assertEquals(3, config.model().layers());
+        assertEquals("corpus.txt", config.data());
+        assertEquals(TrainConfig.DEFAULT.learningRate(), config.learningRate());
+    }
+
+    @Test
+    void outOfRangeValueNamesFieldAndRange() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new ConfigLoader(TrainConfig.DEFAULT).set("steps", "0").build());
+        assertTrue(e.getMessage().contains("steps=0") && e.getMessage().contains(">= 1"), e.getMessage());
+
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new ConfigLoader(TrainConfig.DEFAULT).set("beta2", "1.5").build());
+        assertTrue(e.getMessage().contains("beta2=1.5") && e.getMessage().contains("["), e.getMessage());
+
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new ConfigLoader(TrainConfig.DEFAULT).set("model.heads", "3").build());
+        assertTrue(e.getMessage().contains("model.width=128") && e.getMessage().contains("model.heads=3"),
+                e.getMessage());
+    }
+
+    @Test
+    void unknownFieldIsRejectedWithKnownFields() throws IOException {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new ConfigLoader(TrainConfig.DEFAULT).set("stepz", "3"));
+        assertTrue(e.getMessage().contains("'stepz'") && e.getMessage().contains("steps"), e.getMessage());
+
+        Path file = dir.resolve("bad.json");
+        Files.writeString(file, "{\"model\": {\"depth\": 3}}");
+        e = assertThrows(IllegalArgumentException.class, () -> new ConfigLoader(TrainConfig.DEFAULT).file(file));
+        assertTrue(e.getMessage().contains("'model.depth'") && e.getMessage().contains("model.layers"),
+                e.getMessage());
+    }
+
+    @Test
+    void wrongTypeAndBadJsonAreRejected() throws IOException {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new ConfigLoader(TrainConfig.DEFAULT).set("steps", "many").build());
+        assertTrue(e.getMessage().contains("steps"), e.getMessage());
+
+        Path file = dir.resolve("broken.json");
+        Files.writeString(file, "{\"steps\": ");
+        e = assertThrows(IllegalArgumentException.class, () -> new ConfigLoader(TrainConfig.DEFAULT).file(file));
+        assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
+    }
+
+    @Test
+    void unknownDeviceNamesAllowedValues() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Devices.open("tpu"));
+        assertTrue(e.getMessage().contains("device=tpu") && e.getMessage().contains("jvm"), e.getMessage());
+    }
+}
