@@ -72,7 +72,7 @@ public final class Softmax {
      * One work-item writes the log-softmax of one row {@code i}.
      *
      * <pre>
-     * out (N,V)  written: out[i,v] = inp[i,v] − max − log Σ_u exp(inp[i,u] − max)
+     * out (N,V)  written: out[i,v] = (inp[i,v] − max) − log Σ_u exp(inp[i,u] − max)
      * inp (N,V)
      * </pre>
      */
@@ -87,9 +87,10 @@ public final class Softmax {
         for (int j = 0; j < v; j++) {
             sum += (float) Math.exp(inp[row + j] - max);
         }
-        float shift = max + (float) Math.log(sum);
+        // (x − max) − log(sum), not x − (max + log(sum)): at |max| = 1e4 a float ulp is 1e-3.
+        float logSum = (float) Math.log(sum);
         for (int j = 0; j < v; j++) {
-            out[row + j] = inp[row + j] - shift;
+            out[row + j] = (inp[row + j] - max) - logSum;
         }
     }
 
