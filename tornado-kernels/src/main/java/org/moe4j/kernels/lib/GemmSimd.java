@@ -15,10 +15,11 @@ import org.moe4j.kernels.JvmDevice;
  *
  * <p>One register-blocked micro-kernel does all three products: it keeps a {@value #MR} rows x
  * 2 vectors block of C in registers and, for each p of a {@value #KC}-long slice of k, broadcasts
- * one A value per row and FMAs it into two vectors of one B row. A is read through a row and a
- * column stride, so Aᵀ costs nothing; Bᵀ is transposed into a scratch array first (n·k copies
- * against m·n·k FMAs). Rows and columns that do not fill a block take narrower loops, and the
- * columns after the last whole vector a scalar tail.
+ * one A value per row and FMAs it into two vectors of one B row. A and B are first packed into
+ * per-thread buffers (BLIS style: A as {@value #MR}-row micro-panels, B as 2-vector-wide panels),
+ * reading A or Aᵀ, B or Bᵀ as the variant says, so the micro-kernel reads both contiguously and
+ * the three variants share it. Rows and columns that do not fill a block take one-row vector
+ * loops, and the columns after the last whole vector a scalar tail.
  *
  * <p>C is cut into tiles of whole micro-blocks, forked as tasks on the calling fork/join pool (the
  * JVM device's, when it runs these as overrides). Each element is summed in the same order, p from
@@ -59,7 +60,7 @@ public final class GemmSimd {
      */
     public static void matmul(float[] c, float[] a, float[] b, int m, int n, int k, float beta) {
         checkShapes("matmul", c, a, b, m, n, k);
-        run(c, a, b, m, n, k, beta, k, 1);
+        run(c, a, b, m, n, k, beta, k, 1, false);
     }
 
     /**
@@ -71,10 +72,7 @@ public final class GemmSimd {
      */
     public static void matmulTransB(float[] c, float[] a, float[] b, int m, int n, int k, float beta) {
         checkShapes("matmulTransB", c, a, b, m, n, k);
-        if (m == 0 || n == 0) {
-            return;
-        }
-        run(c, a, transpose(b, n, k), m, n, k, beta, k, 1);
+        run(c, a, b, m, n, k, beta, k, 1, true);
     }
 
     /**
@@ -86,7 +84,7 @@ public final class GemmSimd {
      */
     public static void matmulTransA(float[] c, float[] a, float[] b, int m, int n, int k, float beta) {
         checkShapes("matmulTransA", c, a, b, m, n, k);
-        run(c, a, b, m, n, k, beta, 1, m);
+        run(c, a, b, m, n, k, beta, 1, m, false);
     }
 
     private static void checkShapes(String op, float[] c, float[] a, float[] b, int m, int n, int k) {
@@ -108,27 +106,12 @@ public final class GemmSimd {
         }
     }
 
-    /** {@code bt[p][j] = b[j][p]} for b of (n, k), in 16 x 16 blocks. */
-    private static float[] transpose(float[] b, int n, int k) {
-        float[] bt = new float[k * n];
-        for (int j0 = 0; j0 < n; j0 += 16) {
-            int j1 = Math.min(n, j0 + 16);
-            for (int p0 = 0; p0 < k; p0 += 16) {
-                int p1 = Math.min(k, p0 + 16);
-                for (int j = j0; j < j1; j++) {
-                    for (int p = p0; p < p1; p++) {
-                        bt[p * n + j] = b[j * k + p];
-                    }
-                }
-            }
-        }
-        return bt;
-    }
-
     /**
-     * {@code C = A·B + beta·C}, A element (i, p) at {@code a[i*ars + p*acs]}, B row-major (k, n).
+     * {@code C = A·B + beta·C}, A element (i, p) at {@code a[i*ars + p*acs]}, B (k, n) or, when
+     * {@code transB}, (n, k).
      */
-    private static void run(float[] c, float[] a, float[] b, int m, int n, int k, float beta, int ars, int acs) {
+    private static void run(float[] c, float[] a, float[] b, int m, int n, int k, float beta,
+                            int ars, int acs, boolean transB) {
         if (m == 0 || n == 0) {
             return;
         }
@@ -141,7 +124,7 @@ public final class GemmSimd {
         ForkJoinPool pool = ForkJoinTask.getPool();
         int threads = pool != null ? pool.getParallelism() : ForkJoinPool.getCommonPoolParallelism();
         if (threads <= 1 || (long) m * n * k < SERIAL_WORK) {
-            tile(c, a, b, n, k, beta, ars, acs, 0, m, 0, n);
+            tile(c, a, b, n, k, beta, ars, acs, transB, 0, m, 0, n);
             return;
         }
         // Tiles of whole micro-blocks: rows first; split columns too when rows alone give too few tasks.
@@ -161,7 +144,7 @@ public final class GemmSimd {
                 tasks.add(new RecursiveAction() {
                     @Override
                     protected void compute() {
-                        tile(c, a, b, n, k, beta, ars, acs, rowFrom, rowTo, colFrom, colTo);
+                        tile(c, a, b, n, k, beta, ars, acs, transB, rowFrom, rowTo, colFrom, colTo);
                     }
                 });
             }
@@ -173,38 +156,98 @@ public final class GemmSimd {
         return Math.ceilDiv(x, multiple) * multiple;
     }
 
-    /** Rows {@code [r0, r1)} by columns {@code [c0, c1)} of C, k in slices of {@link #KC}. */
+    /** Per-thread packing buffers: an A block of MC x KC and a B panel of KC x NR. */
+    private static final ThreadLocal<float[][]> SCRATCH =
+            ThreadLocal.withInitial(() -> new float[][] {new float[MC * KC], new float[KC * NR]});
+
+    /**
+     * Rows {@code [r0, r1)} by columns {@code [c0, c1)} of C: for each k slice and block of at most
+     * {@link #MC} rows, A is packed into micro-panels ({@code [p][MR]} per {@value #MR} rows) and each
+     * B panel into {@code [p][NR]}, so the micro-kernels read both contiguously.
+     */
     private static void tile(float[] c, float[] a, float[] b, int n, int k, float beta, int ars, int acs,
-                             int r0, int r1, int c0, int c1) {
+                             boolean transB, int r0, int r1, int c0, int c1) {
+        float[][] scratch = SCRATCH.get();
+        float[] ap = scratch[0];
+        float[] bp = scratch[1];
         for (int p0 = 0; p0 < k; p0 += KC) {
             int p1 = Math.min(k, p0 + KC);
+            int kc = p1 - p0;
             // The first slice starts from beta·C (or zero, C unread); later slices from C.
             boolean load = p0 > 0 || beta != 0f;
             float scale = p0 > 0 ? 1f : beta;
-            int j = c0;
-            for (; j + NR <= c1; j += NR) {
-                int i = r0;
-                for (; i + MR <= r1; i += MR) {
-                    block6x2(c, a, b, n, ars, acs, i, j, p0, p1, load, scale);
-                }
-                for (; i < r1; i++) {
-                    row1x1(c, a, b, n, ars, acs, i, j, p0, p1, load, scale);
-                    row1x1(c, a, b, n, ars, acs, i, j + VL, p0, p1, load, scale);
+            for (int rb = r0; rb < r1; rb += MC) {
+                int re = Math.min(r1, rb + MC);
+                packA(a, ars, acs, rb, re, p0, p1, ap);
+                for (int j = c0; j < c1; j += NR) {
+                    int w = Math.min(NR, c1 - j);
+                    packB(b, n, k, transB, j, w, p0, p1, bp);
+                    for (int i = rb; i < re; i += MR) {
+                        int rows = Math.min(MR, re - i);
+                        int aOff = (i - rb) * kc;
+                        if (rows == MR && w == NR) {
+                            block6x2(c, ap, aOff, bp, i * n + j, n, kc, load, scale);
+                            continue;
+                        }
+                        for (int r = 0; r < rows; r++) {
+                            int cOff = (i + r) * n + j;
+                            int jj = 0;
+                            for (; jj + VL <= w; jj += VL) {
+                                row1(c, ap, aOff + r, bp, jj, cOff + jj, kc, load, scale);
+                            }
+                            for (; jj < w; jj++) {
+                                scalar(c, ap, aOff + r, bp, jj, cOff + jj, kc, load, scale);
+                            }
+                        }
+                    }
                 }
             }
-            for (; j + VL <= c1; j += VL) {
-                int i = r0;
-                for (; i + MR <= r1; i += MR) {
-                    block6x1(c, a, b, n, ars, acs, i, j, p0, p1, load, scale);
+        }
+    }
+
+    /** {@code ap[(i - rb)·kc + (p - p0)·MR + r] = A[i + r][p]} for micro-panels of MR rows from rb. */
+    private static void packA(float[] a, int ars, int acs, int rb, int re, int p0, int p1, float[] ap) {
+        int kc = p1 - p0;
+        for (int i = rb; i < re; i += MR) {
+            int rows = Math.min(MR, re - i);
+            int base = (i - rb) * kc;
+            if (acs == 1) {
+                for (int r = 0; r < rows; r++) {
+                    int src = (i + r) * ars + p0;
+                    for (int q = 0; q < kc; q++) {
+                        ap[base + q * MR + r] = a[src + q];
+                    }
                 }
-                for (; i < r1; i++) {
-                    row1x1(c, a, b, n, ars, acs, i, j, p0, p1, load, scale);
+            } else {
+                for (int q = 0; q < kc; q++) {
+                    int src = i * ars + (p0 + q) * acs;
+                    for (int r = 0; r < rows; r++) {
+                        ap[base + q * MR + r] = a[src + r * ars];
+                    }
                 }
             }
-            for (; j < c1; j++) {
-                for (int i = r0; i < r1; i++) {
-                    scalar(c, a, b, n, ars, acs, i, j, p0, p1, load, scale);
+        }
+    }
+
+    /** {@code bp[(p - p0)·NR + jj] = B[p][j + jj]} for {@code jj < w}, from B (k, n) or Bᵀ (n, k). */
+    private static void packB(float[] b, int n, int k, boolean transB, int j, int w, int p0, int p1, float[] bp) {
+        int kc = p1 - p0;
+        if (transB) {
+            for (int jj = 0; jj < w; jj++) {
+                int src = (j + jj) * k + p0;
+                for (int q = 0; q < kc; q++) {
+                    bp[q * NR + jj] = b[src + q];
                 }
+            }
+        } else if (w == NR) {
+            for (int q = 0; q < kc; q++) {
+                int src = (p0 + q) * n + j;
+                FloatVector.fromArray(S, b, src).intoArray(bp, q * NR);
+                FloatVector.fromArray(S, b, src + VL).intoArray(bp, q * NR + VL);
+            }
+        } else {
+            for (int q = 0; q < kc; q++) {
+                System.arraycopy(b, (p0 + q) * n + j, bp, q * NR, w);
             }
         }
     }
@@ -213,130 +256,76 @@ public final class GemmSimd {
         return load ? FloatVector.fromArray(S, c, at).mul(scale) : FloatVector.zero(S);
     }
 
-    /** C[i..i+6)[j..j+2·VL) += A[i..i+6)[p0..p1)·B[p0..p1)[j..j+2·VL). */
-    private static void block6x2(float[] c, float[] a, float[] b, int n, int ars, int acs,
-                                 int i, int j, int p0, int p1, boolean load, float scale) {
-        int c0 = i * n + j;
-        FloatVector c00 = start(c, c0, load, scale);
-        FloatVector c01 = start(c, c0 + VL, load, scale);
-        FloatVector c10 = start(c, c0 + n, load, scale);
-        FloatVector c11 = start(c, c0 + n + VL, load, scale);
-        FloatVector c20 = start(c, c0 + 2 * n, load, scale);
-        FloatVector c21 = start(c, c0 + 2 * n + VL, load, scale);
-        FloatVector c30 = start(c, c0 + 3 * n, load, scale);
-        FloatVector c31 = start(c, c0 + 3 * n + VL, load, scale);
-        FloatVector c40 = start(c, c0 + 4 * n, load, scale);
-        FloatVector c41 = start(c, c0 + 4 * n + VL, load, scale);
-        FloatVector c50 = start(c, c0 + 5 * n, load, scale);
-        FloatVector c51 = start(c, c0 + 5 * n + VL, load, scale);
-        int a0 = i * ars + p0 * acs;
-        int a1 = a0 + ars;
-        int a2 = a1 + ars;
-        int a3 = a2 + ars;
-        int a4 = a3 + ars;
-        int a5 = a4 + ars;
-        int bp = p0 * n + j;
-        for (int p = p0; p < p1; p++) {
-            FloatVector b0 = FloatVector.fromArray(S, b, bp);
-            FloatVector b1 = FloatVector.fromArray(S, b, bp + VL);
-            FloatVector av = FloatVector.broadcast(S, a[a0]);
+    /** C[6 rows from cOff][2·VL columns] += packed A micro-panel · packed B panel over kc. */
+    private static void block6x2(float[] c, float[] ap, int aOff, float[] bp, int cOff, int n, int kc,
+                                 boolean load, float scale) {
+        FloatVector c00 = start(c, cOff, load, scale);
+        FloatVector c01 = start(c, cOff + VL, load, scale);
+        FloatVector c10 = start(c, cOff + n, load, scale);
+        FloatVector c11 = start(c, cOff + n + VL, load, scale);
+        FloatVector c20 = start(c, cOff + 2 * n, load, scale);
+        FloatVector c21 = start(c, cOff + 2 * n + VL, load, scale);
+        FloatVector c30 = start(c, cOff + 3 * n, load, scale);
+        FloatVector c31 = start(c, cOff + 3 * n + VL, load, scale);
+        FloatVector c40 = start(c, cOff + 4 * n, load, scale);
+        FloatVector c41 = start(c, cOff + 4 * n + VL, load, scale);
+        FloatVector c50 = start(c, cOff + 5 * n, load, scale);
+        FloatVector c51 = start(c, cOff + 5 * n + VL, load, scale);
+        for (int q = 0; q < kc; q++) {
+            int ai = aOff + q * MR;
+            int bi = q * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + VL);
+            FloatVector av = FloatVector.broadcast(S, ap[ai]);
             c00 = av.fma(b0, c00);
             c01 = av.fma(b1, c01);
-            av = FloatVector.broadcast(S, a[a1]);
+            av = FloatVector.broadcast(S, ap[ai + 1]);
             c10 = av.fma(b0, c10);
             c11 = av.fma(b1, c11);
-            av = FloatVector.broadcast(S, a[a2]);
+            av = FloatVector.broadcast(S, ap[ai + 2]);
             c20 = av.fma(b0, c20);
             c21 = av.fma(b1, c21);
-            av = FloatVector.broadcast(S, a[a3]);
+            av = FloatVector.broadcast(S, ap[ai + 3]);
             c30 = av.fma(b0, c30);
             c31 = av.fma(b1, c31);
-            av = FloatVector.broadcast(S, a[a4]);
+            av = FloatVector.broadcast(S, ap[ai + 4]);
             c40 = av.fma(b0, c40);
             c41 = av.fma(b1, c41);
-            av = FloatVector.broadcast(S, a[a5]);
+            av = FloatVector.broadcast(S, ap[ai + 5]);
             c50 = av.fma(b0, c50);
             c51 = av.fma(b1, c51);
-            a0 += acs;
-            a1 += acs;
-            a2 += acs;
-            a3 += acs;
-            a4 += acs;
-            a5 += acs;
-            bp += n;
         }
-        c00.intoArray(c, c0);
-        c01.intoArray(c, c0 + VL);
-        c10.intoArray(c, c0 + n);
-        c11.intoArray(c, c0 + n + VL);
-        c20.intoArray(c, c0 + 2 * n);
-        c21.intoArray(c, c0 + 2 * n + VL);
-        c30.intoArray(c, c0 + 3 * n);
-        c31.intoArray(c, c0 + 3 * n + VL);
-        c40.intoArray(c, c0 + 4 * n);
-        c41.intoArray(c, c0 + 4 * n + VL);
-        c50.intoArray(c, c0 + 5 * n);
-        c51.intoArray(c, c0 + 5 * n + VL);
+        c00.intoArray(c, cOff);
+        c01.intoArray(c, cOff + VL);
+        c10.intoArray(c, cOff + n);
+        c11.intoArray(c, cOff + n + VL);
+        c20.intoArray(c, cOff + 2 * n);
+        c21.intoArray(c, cOff + 2 * n + VL);
+        c30.intoArray(c, cOff + 3 * n);
+        c31.intoArray(c, cOff + 3 * n + VL);
+        c40.intoArray(c, cOff + 4 * n);
+        c41.intoArray(c, cOff + 4 * n + VL);
+        c50.intoArray(c, cOff + 5 * n);
+        c51.intoArray(c, cOff + 5 * n + VL);
     }
 
-    /** C[i..i+6)[j..j+VL) += A[i..i+6)[p0..p1)·B[p0..p1)[j..j+VL). */
-    private static void block6x1(float[] c, float[] a, float[] b, int n, int ars, int acs,
-                                 int i, int j, int p0, int p1, boolean load, float scale) {
-        int c0 = i * n + j;
-        FloatVector c00 = start(c, c0, load, scale);
-        FloatVector c10 = start(c, c0 + n, load, scale);
-        FloatVector c20 = start(c, c0 + 2 * n, load, scale);
-        FloatVector c30 = start(c, c0 + 3 * n, load, scale);
-        FloatVector c40 = start(c, c0 + 4 * n, load, scale);
-        FloatVector c50 = start(c, c0 + 5 * n, load, scale);
-        int a0 = i * ars + p0 * acs;
-        int bp = p0 * n + j;
-        for (int p = p0; p < p1; p++) {
-            FloatVector b0 = FloatVector.fromArray(S, b, bp);
-            c00 = FloatVector.broadcast(S, a[a0]).fma(b0, c00);
-            c10 = FloatVector.broadcast(S, a[a0 + ars]).fma(b0, c10);
-            c20 = FloatVector.broadcast(S, a[a0 + 2 * ars]).fma(b0, c20);
-            c30 = FloatVector.broadcast(S, a[a0 + 3 * ars]).fma(b0, c30);
-            c40 = FloatVector.broadcast(S, a[a0 + 4 * ars]).fma(b0, c40);
-            c50 = FloatVector.broadcast(S, a[a0 + 5 * ars]).fma(b0, c50);
-            a0 += acs;
-            bp += n;
+    /** One row, one vector: C[cOff..cOff+VL) += A row (stride MR from aOff) · B panel columns jj..jj+VL. */
+    private static void row1(float[] c, float[] ap, int aOff, float[] bp, int jj, int cOff, int kc,
+                             boolean load, float scale) {
+        FloatVector acc = start(c, cOff, load, scale);
+        for (int q = 0; q < kc; q++) {
+            acc = FloatVector.broadcast(S, ap[aOff + q * MR]).fma(FloatVector.fromArray(S, bp, q * NR + jj), acc);
         }
-        c00.intoArray(c, c0);
-        c10.intoArray(c, c0 + n);
-        c20.intoArray(c, c0 + 2 * n);
-        c30.intoArray(c, c0 + 3 * n);
-        c40.intoArray(c, c0 + 4 * n);
-        c50.intoArray(c, c0 + 5 * n);
+        acc.intoArray(c, cOff);
     }
 
-    /** C[i][j..j+VL) += A[i][p0..p1)·B[p0..p1)[j..j+VL). */
-    private static void row1x1(float[] c, float[] a, float[] b, int n, int ars, int acs,
-                               int i, int j, int p0, int p1, boolean load, float scale) {
-        int c0 = i * n + j;
-        FloatVector acc = start(c, c0, load, scale);
-        int a0 = i * ars + p0 * acs;
-        int bp = p0 * n + j;
-        for (int p = p0; p < p1; p++) {
-            acc = FloatVector.broadcast(S, a[a0]).fma(FloatVector.fromArray(S, b, bp), acc);
-            a0 += acs;
-            bp += n;
+    /** One element, one FMA per p as in the vector lanes: C[cOff] += A row · B panel column jj. */
+    private static void scalar(float[] c, float[] ap, int aOff, float[] bp, int jj, int cOff, int kc,
+                               boolean load, float scale) {
+        float acc = load ? c[cOff] * scale : 0f;
+        for (int q = 0; q < kc; q++) {
+            acc = Math.fma(ap[aOff + q * MR], bp[q * NR + jj], acc);
         }
-        acc.intoArray(c, c0);
-    }
-
-    /** C[i][j] += A[i][p0..p1)·B[p0..p1)[j], one FMA per p as in the vector lanes. */
-    private static void scalar(float[] c, float[] a, float[] b, int n, int ars, int acs,
-                               int i, int j, int p0, int p1, boolean load, float scale) {
-        int at = i * n + j;
-        float acc = load ? c[at] * scale : 0f;
-        int a0 = i * ars + p0 * acs;
-        int bp = p0 * n + j;
-        for (int p = p0; p < p1; p++) {
-            acc = Math.fma(a[a0], b[bp], acc);
-            a0 += acs;
-            bp += n;
-        }
-        c[at] = acc;
+        c[cOff] = acc;
     }
 }
