@@ -38,6 +38,8 @@ public final class GemmSimd {
     private static final int KC = 256;
     /** Most rows of a tile: its A slice ({@code MC x KC}) stays in L2. */
     private static final int MC = 16 * MR;
+    /** Tiles of C per pool thread: enough to even out the threads, few enough to pack little. */
+    private static final int TASKS_PER_THREAD = Integer.getInteger("moe4j.gemm.tasksPerThread", 4);
     /** Below this many multiply-adds a product runs on the calling thread. */
     private static final long SERIAL_WORK = 1L << 18;
 
@@ -127,12 +129,15 @@ public final class GemmSimd {
             tile(c, a, b, n, k, beta, ars, acs, transB, 0, m, 0, n);
             return;
         }
-        // Tiles of whole micro-blocks: rows first; split columns too when rows alone give too few tasks.
-        int wanted = 4 * threads;
-        int rowTiles = Math.min(Math.ceilDiv(m, MR), Math.max(Math.ceilDiv(m, MC), wanted));
+        // About `wanted` tiles of whole micro-blocks. Every tile packs its rows of A and its columns of
+        // B, so packing costs rowTiles·k·n + colTiles·m·k: least when rowTiles/colTiles is near m/n.
+        int wanted = TASKS_PER_THREAD * threads;
+        int maxRowTiles = Math.ceilDiv(m, MR);
+        int maxColTiles = Math.ceilDiv(n, NR);
+        int rowTiles = (int) Math.clamp(Math.round(Math.sqrt((double) wanted * m / n)), 1, maxRowTiles);
+        int colTiles = Math.clamp(Math.ceilDiv(wanted, rowTiles), 1, maxColTiles);
+        rowTiles = Math.clamp(Math.ceilDiv(wanted, colTiles), rowTiles, maxRowTiles);
         int rowsPerTile = roundUp(Math.ceilDiv(m, rowTiles), MR);
-        rowTiles = Math.ceilDiv(m, rowsPerTile);
-        int colTiles = Math.min(Math.ceilDiv(n, NR), Math.ceilDiv(wanted, rowTiles));
         int colsPerTile = roundUp(Math.ceilDiv(n, colTiles), NR);
         List<RecursiveAction> tasks = new ArrayList<>();
         for (int r0 = 0; r0 < m; r0 += rowsPerTile) {
