@@ -39,7 +39,7 @@ public final class GemmSimd {
     /** Most rows of a tile: its A slice ({@code MC x KC}) stays in L2. */
     private static final int MC = 16 * MR;
     /** Tiles of C per pool thread: enough to even out the threads, few enough to pack little. */
-    private static final int TASKS_PER_THREAD = Integer.getInteger("moe4j.gemm.tasksPerThread", 4);
+    private static final int TASKS_PER_THREAD = 4;
     /** Below this many multiply-adds a product runs on the calling thread. */
     private static final long SERIAL_WORK = 1L << 18;
 
