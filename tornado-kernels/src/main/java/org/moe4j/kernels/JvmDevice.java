@@ -2,7 +2,6 @@ package org.moe4j.kernels;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.RecursiveAction;
@@ -112,7 +111,7 @@ public final class JvmDevice implements Device {
                     runGroupWithBarrier(g);
                 }
             } else {
-                WorkGroup shared = new WorkGroup(null);
+                WorkGroup shared = new WorkGroup(0);
                 KernelContext context = newContext(shared);
                 for (int g = from; g < to; g++) {
                     shared.clear();
@@ -129,20 +128,27 @@ public final class JvmDevice implements Device {
 
         private void runGroupWithBarrier(int group) {
             int size = grid.localSize();
-            WorkGroup shared = new WorkGroup(new CyclicBarrier(size));
+            WorkGroup shared = new WorkGroup(size);
             Thread[] items = new Thread[size];
             Throwable[] failure = new Throwable[1];
             for (int i = 0; i < size; i++) {
                 KernelContext context = newContext(shared);
                 setGroup(context, group);
                 setLocal(context, i % grid.localX(), i / grid.localX());
-                items[i] = Thread.ofVirtual().unstarted(() -> body.run(context));
-                items[i].setUncaughtExceptionHandler((t, e) -> {
-                    synchronized (failure) {
-                        if (failure[0] == null) {
-                            failure[0] = e;
+                items[i] = Thread.ofVirtual().unstarted(() -> {
+                    try {
+                        body.run(context);
+                    } catch (Throwable e) {
+                        // The first failure is the cause; work-items it wakes at the barrier fail after it.
+                        synchronized (failure) {
+                            if (failure[0] == null) {
+                                failure[0] = e;
+                            }
                         }
+                        shared.fail(e);
+                        return;
                     }
+                    shared.exit();
                 });
             }
             for (Thread item : items) {

@@ -1,0 +1,183 @@
+package org.moe4j.kernels.lib;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.moe4j.kernels.Device;
+import org.moe4j.kernels.Grid;
+import org.moe4j.kernels.JvmDevice;
+
+/**
+ * The portable kernels against a double-precision naive product, and the Vector-API overrides
+ * against the portable kernels. Tolerance: {@code |x - r| <= ATOL_PER_K·k + RTOL·|r|}.
+ */
+class GemmTest {
+
+    private static final double ATOL_PER_K = 1e-6;
+    private static final double RTOL = 1e-5;
+
+    /** (m, n, k): not multiples of the tile (16) nor of any vector width, and one of each. */
+    private static final int[][] SHAPES = {{1, 1, 1}, {17, 33, 5}, {64, 48, 80}, {70, 130, 37}, {6, 40, 1}};
+
+    /** Larger shapes for the overrides alone: several k slices, tiles and tails. */
+    private static final int[][] SIMD_SHAPES = {{131, 75, 300}, {13, 290, 520}, {300, 19, 64}};
+
+    enum Variant { NN, TRANS_B, TRANS_A }
+
+    @Test
+    void portableKernelsMatchNaiveReference() {
+        try (JvmDevice device = new JvmDevice(2, true)) {
+            Random random = new Random(11);
+            for (Variant variant : Variant.values()) {
+                for (int[] shape : SHAPES) {
+                    for (float beta : new float[] {0f, 1f}) {
+                        Problem problem = new Problem(variant, shape, beta, random);
+                        float[] c = problem.run(device);
+                        assertClose(variant + " portable", problem, c, problem.reference());
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void simdOverridesMatchPortableKernels() {
+        try (JvmDevice portable = new JvmDevice(2, true); JvmDevice simd = new JvmDevice(2, false)) {
+            GemmSimd.registerOn(simd);
+            Random random = new Random(12);
+            for (Variant variant : Variant.values()) {
+                for (int[] shape : SHAPES) {
+                    for (float beta : new float[] {0f, 1f}) {
+                        Problem problem = new Problem(variant, shape, beta, random);
+                        assertClose(variant + " simd vs portable", problem, problem.run(simd), toDouble(problem.run(portable)));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void simdOverridesMatchNaiveReferenceOnLargerShapes() {
+        try (JvmDevice simd = new JvmDevice(2, false)) {
+            GemmSimd.registerOn(simd);
+            Random random = new Random(13);
+            for (Variant variant : Variant.values()) {
+                for (int[] shape : SIMD_SHAPES) {
+                    for (float beta : new float[] {0f, 1f}) {
+                        Problem problem = new Problem(variant, shape, beta, random);
+                        assertClose(variant + " simd", problem, problem.run(simd), problem.reference());
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void simdResultsAreTheSameBitsOnAnyNumberOfThreads() {
+        try (JvmDevice one = new JvmDevice(1, false); JvmDevice three = new JvmDevice(3, false)) {
+            GemmSimd.registerOn(one);
+            GemmSimd.registerOn(three);
+            Random random = new Random(14);
+            for (Variant variant : Variant.values()) {
+                Problem problem = new Problem(variant, new int[] {131, 75, 300}, 1f, random);
+                assertArrayEquals(problem.run(one), problem.run(three), variant + ": 1 vs 3 threads");
+            }
+        }
+    }
+
+    @Test
+    void simdRejectsShortArraysAndAliasing() {
+        float[] a = new float[6];
+        float[] b = new float[6];
+        float[] c = new float[4];
+        assertThrows(IllegalArgumentException.class, () -> GemmSimd.matmul(c, a, b, 2, 3, 3, 0f));
+        assertThrows(IllegalArgumentException.class, () -> GemmSimd.matmulTransB(a, a, b, 2, 3, 3, 0f));
+        assertThrows(IllegalArgumentException.class, () -> GemmSimd.matmulTransA(c, a, b, -1, 2, 3, 0f));
+    }
+
+    /** One seeded product: inputs in [-1, 1), C filled with NaN when beta is 0 (it must not be read). */
+    private record Problem(Variant variant, int m, int n, int k, float beta, float[] a, float[] b, float[] c0) {
+
+        Problem(Variant variant, int[] shape, float beta, Random random) {
+            this(variant, shape[0], shape[1], shape[2], beta, uniform(shape[0] * shape[2], random),
+                    uniform(shape[2] * shape[1], random),
+                    beta == 0f ? nans(shape[0] * shape[1]) : uniform(shape[0] * shape[1], random));
+        }
+
+        float[] run(Device device) {
+            float[] c = c0.clone();
+            Grid grid = Gemm.grid(m, n);
+            switch (variant) {
+                case NN -> device.launch(grid, Gemm::matmul, c, a, b, m, n, k, beta);
+                case TRANS_B -> device.launch(grid, Gemm::matmulTransB, c, a, b, m, n, k, beta);
+                case TRANS_A -> device.launch(grid, Gemm::matmulTransA, c, a, b, m, n, k, beta);
+            }
+            return c;
+        }
+
+        /** The product in double; A is read as (m, k) or (k, m), B as (k, n) or (n, k). */
+        double[] reference() {
+            double[] r = new double[m * n];
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double sum = 0;
+                    for (int p = 0; p < k; p++) {
+                        double av = variant == Variant.TRANS_A ? a[p * m + i] : a[i * k + p];
+                        double bv = variant == Variant.TRANS_B ? b[j * k + p] : b[p * n + j];
+                        sum += av * bv;
+                    }
+                    r[i * n + j] = sum + (beta == 0f ? 0 : beta * (double) c0[i * n + j]);
+                }
+            }
+            return r;
+        }
+
+        String shape() {
+            return "m=" + m + " n=" + n + " k=" + k + " beta=" + beta;
+        }
+    }
+
+    private static void assertClose(String what, Problem problem, float[] actual, double[] expected) {
+        double atol = ATOL_PER_K * Math.max(1, problem.k());
+        int worst = -1;
+        double worstExcess = 0;
+        for (int i = 0; i < expected.length; i++) {
+            double excess = Math.abs(actual[i] - expected[i]) - (atol + RTOL * Math.abs(expected[i]));
+            if (!(excess <= 0) && (worst < 0 || !(excess <= worstExcess))) {
+                worst = i;
+                worstExcess = excess;
+            }
+        }
+        if (worst >= 0) {
+            fail(what + " " + problem.shape() + ": worst index " + worst + " (row " + worst / problem.n()
+                    + ", col " + worst % problem.n() + ") got " + actual[worst] + ", expected " + expected[worst]
+                    + ", tolerance " + atol + " + " + RTOL + "·|r|");
+        }
+    }
+
+    private static float[] uniform(int length, Random random) {
+        float[] x = new float[length];
+        for (int i = 0; i < length; i++) {
+            x[i] = random.nextFloat() * 2 - 1;
+        }
+        return x;
+    }
+
+    private static float[] nans(int length) {
+        float[] x = new float[length];
+        Arrays.fill(x, Float.NaN);
+        return x;
+    }
+
+    private static double[] toDouble(float[] x) {
+        double[] d = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            d[i] = x[i];
+        }
+        return d;
+    }
+}
