@@ -41,8 +41,8 @@ final class GenerateCommand implements Callable<Integer> {
         Checkpoint checkpoint = Checkpoint.load(CheckpointArgument.resolve(checkpointPath));
         try (Device device = Devices.open(checkpoint.config().device())) {
             Sampler sampler = new Sampler(ModelLoader.load(checkpoint, device), seed);
-            int[] generated = sampler.generate(ByteTokenizer.encode(prompt), tokens, temperature, topK);
-            System.out.println(prompt + ByteTokenizer.decode(generated));
+            int[] generated = sampler.generate(new ByteTokenizer().encode(prompt), tokens, temperature, topK);
+            System.out.println(prompt + new ByteTokenizer().decode(generated));
         }
         return 0;
     }

@@ -88,8 +88,8 @@ public final class GptModel implements Module {
             positions[i] = i % length;
         }
         Tensor x = Elementwise.add(tape,
-                Embedding.lookup(tape, tokenEmbedding, tokens, batch, length, config.width()),
-                Embedding.lookup(tape, positionEmbedding, positions, batch, length, config.width()));
+                Embedding.lookup(tape, tokenEmbedding, tokens, batch, length),
+                Embedding.lookup(tape, positionEmbedding, positions, batch, length));
         for (TransformerBlock block : blocks) {
             x = block.forward(tape, x);
         }

@@ -50,7 +50,7 @@ public final class Tensor {
                     + Arrays.toString(newShape));
         }
         Tensor view = new Tensor(device, newShape.clone(), data, requiresGrad);
-        view.grad = grad();
+        view.grad = requiresGrad ? grad() : null;
         return view;
     }
 

@@ -70,7 +70,8 @@ public final class ConfigLoader {
         if (!node.has(leaf)) {
             throw unknown(name, node, name.contains(".") ? name.substring(0, name.lastIndexOf('.') + 1) : "");
         }
-        node.add(leaf, value == null ? JsonNull.INSTANCE : JsonParser.parseString(quoteIfText(value)));
+        JsonElement parsed = value == null ? JsonNull.INSTANCE : JsonParser.parseString(quoteIfText(value));
+        node.add(leaf, checkType(name, node.get(leaf), parsed));
         return this;
     }
 
@@ -116,9 +117,23 @@ public final class ConfigLoader {
             if (existing.isJsonObject() && entry.getValue().isJsonObject()) {
                 merge(existing.getAsJsonObject(), entry.getValue().getAsJsonObject(), prefix + key + ".");
             } else {
-                into.add(key, entry.getValue());
+                into.add(key, checkType(prefix + key, existing, entry.getValue()));
             }
         }
+    }
+
+    /** A value must have the JSON kind of the field it replaces: a number for a number, and so on. */
+    private static JsonElement checkType(String name, JsonElement existing, JsonElement value) {
+        boolean wantNumber = existing.isJsonPrimitive() && existing.getAsJsonPrimitive().isNumber();
+        boolean wantBoolean = existing.isJsonPrimitive() && existing.getAsJsonPrimitive().isBoolean();
+        boolean wantObject = existing.isJsonObject();
+        boolean isNumber = value.isJsonPrimitive() && value.getAsJsonPrimitive().isNumber();
+        boolean isBoolean = value.isJsonPrimitive() && value.getAsJsonPrimitive().isBoolean();
+        String allowed = wantNumber ? "a number" : wantBoolean ? "true or false" : wantObject ? "an object" : null;
+        if (allowed != null && (wantNumber != isNumber || wantBoolean != isBoolean || wantObject != value.isJsonObject())) {
+            throw new IllegalArgumentException(name + "=" + value + " is not allowed: must be " + allowed);
+        }
+        return value;
     }
 
     private static IllegalArgumentException unknown(String name, JsonObject scope, String prefix) {

@@ -1,5 +1,6 @@
 package org.moe4j.train;
 
+import java.util.List;
 import org.moe4j.data.Batch;
 import org.moe4j.data.TokenDataset;
 import org.moe4j.nn.GptModel;
@@ -10,15 +11,15 @@ public final class Evaluator {
     private Evaluator() {
     }
 
-    /** Mean cross-entropy over {@code eval_batches} validation batches (perplexity is its exp). */
+    /** Mean cross-entropy over up to {@code eval_batches} validation batches (perplexity is its exp). */
     public static double loss(GptModel model, TokenDataset dataset, TrainConfig config) {
         int length = config.model().contextSize();
+        List<Batch> batches = dataset.validationBatches(config.batchSize(), length, config.evalBatches());
         double sum = 0;
-        for (int i = 0; i < config.evalBatches(); i++) {
-            Batch batch = dataset.validationBatch(i, config.batchSize(), length);
+        for (Batch batch : batches) {
             Tape tape = Tape.inference(model.device());
             sum += model.loss(tape, batch.inputs(), batch.targets(), config.batchSize(), length).toHost().data()[0];
         }
-        return sum / config.evalBatches();
+        return sum / batches.size();
     }
 }

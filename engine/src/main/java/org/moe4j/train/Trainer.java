@@ -79,7 +79,7 @@ public final class Trainer {
     public void runUntil(int lastStep) throws IOException {
         int stop = Math.min(lastStep, config.steps());
         ProgressBar progress = new ProgressBar(console, config.steps());
-        try (MetricsLog metrics = MetricsLog.open(run.path())) {
+        try (MetricsLog metrics = new MetricsLog(run.path())) {
             long windowStart = System.nanoTime();
             int windowSteps = 0;
             while (step < stop) {
@@ -115,7 +115,7 @@ public final class Trainer {
             }
         }
         progress.finish();
-        LossCurve.save(run.path());
+        LossCurve.save(run);
     }
 
     /** Losses of the steps this trainer ran, in order. */

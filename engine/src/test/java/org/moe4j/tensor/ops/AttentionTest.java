@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.util.Arrays;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.moe4j.data.SplitMix64;
+import org.moe4j.random.SplitMix64;
 import org.moe4j.kernels.JvmDevice;
 import org.moe4j.tensor.GradCheck;
 import org.moe4j.tensor.Tape;

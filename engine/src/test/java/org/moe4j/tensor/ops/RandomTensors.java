@@ -1,6 +1,6 @@
 package org.moe4j.tensor.ops;
 
-import org.moe4j.data.SplitMix64;
+import org.moe4j.random.SplitMix64;
 import org.moe4j.kernels.Device;
 import org.moe4j.tensor.Tensor;
 
