@@ -89,11 +89,14 @@ public final class Trainer {
                 windowSteps++;
                 losses.add(result.loss());
                 boolean last = step == stop;
+                boolean evaluate = step % config.evalEvery() == 0 || step == config.steps();
+                boolean log = step % config.logEvery() == 0 || last || evaluate;
                 double tokensPerSecond = windowSteps * (double) config.tokensPerStep()
                         / Math.max(1e-9, (System.nanoTime() - windowStart) / 1e9);
-                progress.update(step, result.loss(), lr, tokensPerSecond);
-                boolean evaluate = step % config.evalEvery() == 0 || step == config.steps();
-                if (step % config.logEvery() == 0 || last || evaluate) {
+                if (log || progress.inPlace()) {
+                    progress.update(step, result.loss(), lr, tokensPerSecond);
+                }
+                if (log) {
                     Map<String, Object> line = new LinkedHashMap<>();
                     line.put("step", step);
                     line.put("loss", result.loss());
@@ -104,6 +107,8 @@ public final class Trainer {
                         double evalLoss = Evaluator.loss(model, dataset, config);
                         line.put("eval_loss", evalLoss);
                         line.put("eval_ppl", Math.exp(evalLoss));
+                        progress.finish();
+                        console.printf("step %d: eval loss %.4f, perplexity %.3f%n", step, evalLoss, Math.exp(evalLoss));
                     }
                     metrics.log(line);
                     windowStart = System.nanoTime();

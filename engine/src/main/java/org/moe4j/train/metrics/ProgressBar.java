@@ -68,6 +68,11 @@ public final class ProgressBar {
         out.flush();
     }
 
+    /** Whether the bar redraws one line; if not, every update prints a line of its own. */
+    public boolean inPlace() {
+        return inPlace;
+    }
+
     /** Ends an in-place line so later output starts on a fresh line. */
     public void finish() {
         if (inPlace && lastLength > 0) {
