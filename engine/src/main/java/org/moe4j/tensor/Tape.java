@@ -9,27 +9,69 @@ import org.moe4j.kernels.Device;
  * {@link #backward} runs the steps in reverse order. Each step launches the op's backward kernel,
  * which accumulates ({@code +=}) into the gradients of the op's inputs.
  *
- * <p>A tape is used for one forward/backward pass. {@link #inference(Device)} gives a tape that
- * records nothing, for evaluation and sampling.
+ * <p>A tape is used for one forward pass (and its backward). It also says whether the pass is
+ * training (layers with train-only behaviour, such as router jitter or the training capacity
+ * factor, look at {@link #isTraining()}) and collects auxiliary losses that layers add to the
+ * objective ({@link #addLoss}); {@link #backward} seeds their gradients with their weights.
+ * {@link #inference(Device)} gives a tape that records nothing, for evaluation and sampling.
  */
 public final class Tape {
     private final Device device;
     private final boolean recording;
+    private final boolean training;
     private final List<Runnable> steps = new ArrayList<>();
+    private final List<WeightedLoss> losses = new ArrayList<>();
 
-    private Tape(Device device, boolean recording) {
+    private Tape(Device device, boolean recording, boolean training) {
         this.device = device;
         this.recording = recording;
+        this.training = training;
     }
 
-    /** A tape that records backward steps. */
+    /** A training pass that records backward steps. */
     public static Tape training(Device device) {
-        return new Tape(device, true);
+        return new Tape(device, true, true);
     }
 
-    /** A tape that records nothing: ops compute forward only and need no gradients. */
+    /** An evaluation pass that records nothing: ops compute forward only and need no gradients. */
     public static Tape inference(Device device) {
-        return new Tape(device, false);
+        return new Tape(device, false, false);
+    }
+
+    /**
+     * A training pass that records nothing: the forward a training step would compute, for
+     * finite-difference checks of layers whose training forward differs from evaluation.
+     */
+    public static Tape trainingForward(Device device) {
+        return new Tape(device, false, true);
+    }
+
+    /** Whether this is a training pass (as opposed to evaluation or sampling). */
+    public boolean isTraining() {
+        return training;
+    }
+
+    /**
+     * Adds {@code weight * loss} to the objective that {@link #backward} differentiates; layers use
+     * it for auxiliary losses.
+     *
+     * @param name   what the loss is, for logging ({@code aux_loss}, {@code z_loss})
+     * @param loss   a scalar tensor
+     */
+    public void addLoss(String name, Tensor loss, float weight) {
+        if (loss.size() != 1) {
+            throw new IllegalArgumentException("auxiliary loss " + name + " must be a scalar, got " + loss);
+        }
+        losses.add(new WeightedLoss(name, loss, weight));
+    }
+
+    /** The auxiliary losses added during the forward pass, in order. */
+    public List<WeightedLoss> losses() {
+        return List.copyOf(losses);
+    }
+
+    /** An auxiliary loss and its weight in the objective. */
+    public record WeightedLoss(String name, Tensor loss, float weight) {
     }
 
     public Device device() {
@@ -70,7 +112,10 @@ public final class Tape {
         backward(loss, new float[] {1f});
     }
 
-    /** Back-propagates from {@code output} with the given gradient of the objective with respect to it. */
+    /**
+     * Back-propagates from {@code output} with the given gradient of the objective with respect to
+     * it, plus the auxiliary losses with their weights.
+     */
     public void backward(Tensor output, float[] outputGrad) {
         if (outputGrad.length != output.size()) {
             throw new IllegalArgumentException("output gradient has " + outputGrad.length + " values for " + output);
@@ -78,6 +123,13 @@ public final class Tape {
         float[] grad = output.grad();
         System.arraycopy(outputGrad, 0, grad, 0, grad.length);
         device.copyToDevice(grad);
+        for (WeightedLoss added : losses) {
+            if (added.loss().requiresGrad()) {
+                float[] seed = added.loss().grad();
+                seed[0] += added.weight();
+                device.copyToDevice(seed);
+            }
+        }
         for (int i = steps.size() - 1; i >= 0; i--) {
             steps.get(i).run();
         }

@@ -9,8 +9,9 @@ import org.moe4j.kernels.Device;
 /**
  * Finite-difference gradient check for any op, used by every op's test.
  *
- * <p>The objective is {@code L = sum_i w_i * out_i} with fixed random weights {@code w}, evaluated
- * in double from the op's float output. The analytic gradient comes from the tape with
+ * <p>The objective is {@code L = sum_i w_i * out_i} with fixed random weights {@code w}, plus the
+ * weighted auxiliary losses the op adds to the tape, evaluated in double from float outputs. The
+ * op runs in training mode on both sides ({@link Tape#trainingForward} for the differences). The analytic gradient comes from the tape with
  * {@code dL/dout = w}; the numeric one from central differences {@code (L(x+h) - L(x-h)) / 2h}
  * on every element of every checked input. They must agree within
  * {@code |a - n| <= atol + rtol * |n|}.
@@ -44,7 +45,7 @@ public final class GradCheck {
      * @param inputs tensors that require grad; <em>modified</em> temporarily, restored on return
      */
     public void check(String name, Function<Tape, Tensor> op, Tensor... inputs) {
-        Tape probe = Tape.inference(device);
+        Tape probe = Tape.trainingForward(device);
         Tensor first = op.apply(probe).toHost();
         float[] weights = new float[first.size()];
         SplitMix64 random = new SplitMix64(1234);
@@ -85,10 +86,14 @@ public final class GradCheck {
     }
 
     private double objective(Function<Tape, Tensor> op, float[] weights) {
-        float[] out = op.apply(Tape.inference(device)).toHost().data();
+        Tape tape = Tape.trainingForward(device);
+        float[] out = op.apply(tape).toHost().data();
         double sum = 0;
         for (int i = 0; i < out.length; i++) {
             sum += (double) weights[i] * out[i];
+        }
+        for (Tape.WeightedLoss added : tape.losses()) {
+            sum += (double) added.weight() * added.loss().toHost().data()[0];
         }
         return sum;
     }
