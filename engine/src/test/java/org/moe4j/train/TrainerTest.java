@@ -114,6 +114,22 @@ class TrainerTest {
         assertTrue(kept.step() >= 1 && kept.step() < config.steps(), "kept checkpoint of step " + kept.step());
     }
 
+    @Test
+    void trainsOnATextFileAndRefusesOneTooShort() throws IOException {
+        Path text = dir.resolve("text.txt");
+        Files.writeString(text, "the quick brown fox jumps over the lazy dog\n".repeat(60));
+        List<Float> losses = train(new ConfigLoader(TINY).set("data", text.toString()).set("steps", "2").build(),
+                dir.resolve("file-run"));
+        assertEquals(2, losses.size());
+
+        Path tiny = dir.resolve("tiny.txt");
+        Files.writeString(tiny, "too short");
+        TrainConfig config = new ConfigLoader(TINY).set("data", tiny.toString()).build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Trainer.start(config, device, RunDirectory.at(dir.resolve("short")), QUIET));
+        assertTrue(e.getMessage().contains(tiny.toString()), e.getMessage());
+    }
+
     private static List<Float> train(TrainConfig config, Path runDir) throws IOException {
         Trainer trainer = Trainer.start(config, device, RunDirectory.at(runDir), QUIET);
         trainer.run();
