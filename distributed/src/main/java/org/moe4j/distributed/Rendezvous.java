@@ -69,7 +69,8 @@ final class Rendezvous {
     static SocketChannel[] run(RendezvousConfig config, Duration timeout, ServerSocketChannel storeListener,
             ScheduledExecutorService timer) {
         Rendezvous r = new Rendezvous(config, timeout, timer);
-        ScheduledFuture<?> deadlineTask = timer.schedule(r::expire, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        ScheduledFuture<?> deadlineTask = timer.schedule(r::expire, timeout.toNanos() + r.reportGraceNanos(),
+                TimeUnit.NANOSECONDS);
         SocketChannel[] result = null;
         try {
             result = r.rank == 0 ? r.host(storeListener) : r.join();
@@ -80,6 +81,14 @@ final class Rendezvous {
             deadlineTask.cancel(false);
             r.closeAllBut(result);
         }
+    }
+
+    /**
+     * Ranks other than 0 wait this much past the timeout while they are connected to rank 0, so
+     * that rank 0's report naming the missing ranks reaches them before they give up.
+     */
+    private long reportGraceNanos() {
+        return rank == 0 ? 0 : Math.min(TimeUnit.SECONDS.toNanos(2), timeout.toNanos() / 4);
     }
 
     // ---- rank 0: the store --------------------------------------------------------------------
@@ -175,7 +184,8 @@ final class Rendezvous {
         }
         if (acceptor != null) {
             try {
-                acceptor.completed.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                acceptor.completed.await(Math.max(0, deadline + reportGraceNanos() - System.nanoTime()),
+                        TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -397,7 +407,12 @@ final class Rendezvous {
     private synchronized void expire() {
         if (!done) {
             expired = true;
-            open.forEach(Rendezvous::close);
+            // rank 0 only waits in accept(): it keeps the joined ranks' connections to tell them who is missing
+            for (Closeable c : open) {
+                if (rank != 0 || c instanceof ServerSocketChannel) {
+                    close(c);
+                }
+            }
         }
     }
 
