@@ -623,7 +623,7 @@ public final class ProcessGroup implements AutoCloseable {
             return failWith(suspicion);
         }
         return failWith(new PeerLostException(op.displayName, seq, step, rank, peer, "rank " + peer
-                + " lost: " + cause, cause));
+                + " lost: " + describe(cause), cause));
     }
 
     private void checkFrame(String what, long bytes) {
@@ -661,6 +661,12 @@ public final class ProcessGroup implements AutoCloseable {
 
     private int chunkLength(int n, int chunk) {
         return chunkStart(n, chunk + 1) - chunkStart(n, chunk);
+    }
+
+    private static String describe(Throwable cause) {
+        String message = cause.getMessage();
+        String kind = cause.getClass().getSimpleName();
+        return message == null ? kind : message + " (" + kind + ")";
     }
 
     private static CompletableFuture<?>[] nonNull(CompletableFuture<?>[] futures) {
