@@ -622,6 +622,10 @@ public final class ProcessGroup implements AutoCloseable {
         if (suspicion != null) {
             return failWith(suspicion);
         }
+        if (cause instanceof java.nio.channels.ClosedByInterruptException) {
+            return failWith(new CollectiveException(op.displayName, seq, step, rank, -1, "interrupted while"
+                    + " waiting for rank " + peer + "; the links are closed", cause));
+        }
         return failWith(new PeerLostException(op.displayName, seq, step, rank, peer, "rank " + peer
                 + " lost: " + describe(cause), cause));
     }
