@@ -62,7 +62,7 @@ public final class M6tPreset {
     private static Size size(String preset) {
         return switch (preset) {
             case "quick" -> new Size(60, 8, 32, 2, 2, 32, 128, 20, 4, 10, 60_000);
-            case "full" -> new Size(400, 16, 64, 4, 4, 64, 256, 50, 8, 10, 400_000);
+            case "full" -> new Size(300, 8, 64, 2, 4, 64, 256, 50, 8, 10, 400_000);
             default -> throw new IllegalArgumentException("preset '" + preset + "' is not known: allowed values are " + PRESETS);
         };
     }

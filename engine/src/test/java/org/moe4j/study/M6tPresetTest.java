@@ -44,7 +44,7 @@ class M6tPresetTest {
         }
         // Everything else is shared: the base holds the model, the steps and the MoE defaults.
         assertEquals(8, grid.base().getAsJsonObject("model").getAsJsonObject("moe").get("experts").getAsInt());
-        assertEquals(400, grid.base().get("steps").getAsInt());
+        assertEquals(300, grid.base().get("steps").getAsInt());
         assertTrue(grid.base().getAsJsonObject("model").getAsJsonObject("moe").get("every").getAsInt() == 1);
     }
 
