@@ -1,6 +1,7 @@
 package org.moe4j.study;
 
 import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -133,7 +134,8 @@ public final class Study {
         Path config = p.dir().resolve("config.json");
         try {
             if (!Files.isRegularFile(status) || !Files.isRegularFile(config)
-                    || !Files.readString(status).contains("\"done\"")
+                    || !"done".equals(JsonParser.parseString(Files.readString(status)).getAsJsonObject()
+                            .get("status").getAsString())
                     || !Files.readString(config).strip().equals(ConfigLoader.toJson(p.config()).strip())) {
                 return false;
             }
