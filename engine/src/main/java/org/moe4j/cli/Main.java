@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "moe", mixinStandardHelpOptions = true, version = "moe4j 0.1.0",
         description = "Train and study Mixture-of-Experts transformers in pure Java.",
         subcommands = {TrainCommand.class, EvalCommand.class, GenerateCommand.class, InspectCommand.class,
-                CommandLine.HelpCommand.class})
+                StudyCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     /** Invalid arguments or configuration. */
@@ -20,6 +20,8 @@ public final class Main implements Runnable {
     static final int EXIT_IO = 3;
     /** The loss diverged. */
     static final int EXIT_DIVERGED = 4;
+    /** A study finished, but some of its runs failed (they are listed in its results.md). */
+    static final int EXIT_RUNS_FAILED = 5;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

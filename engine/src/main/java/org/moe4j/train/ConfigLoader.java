@@ -55,8 +55,28 @@ public final class ConfigLoader {
         return this;
     }
 
+    /**
+     * Merges a JSON object over what is there, with the same checks as a file.
+     *
+     * @param object not modified
+     */
+    public ConfigLoader merge(JsonObject object) {
+        merge(tree, object.deepCopy(), "");
+        return this;
+    }
+
     /** Sets one field, {@code name} in dotted snake_case, from its text form. */
     public ConfigLoader set(String name, String value) {
+        return set(name, value == null ? JsonNull.INSTANCE : JsonParser.parseString(quoteIfText(value)));
+    }
+
+    /**
+     * Sets one field, {@code name} in dotted snake_case, to a JSON value (a number, string, boolean,
+     * null or object), checked like a value from a file.
+     *
+     * @param value not modified
+     */
+    public ConfigLoader set(String name, JsonElement value) {
         String[] path = name.split("\\.");
         JsonObject node = tree;
         for (int i = 0; i < path.length - 1; i++) {
@@ -70,8 +90,7 @@ public final class ConfigLoader {
         if (!node.has(leaf)) {
             throw unknown(name, node, name.contains(".") ? name.substring(0, name.lastIndexOf('.') + 1) : "");
         }
-        JsonElement parsed = value == null ? JsonNull.INSTANCE : JsonParser.parseString(quoteIfText(value));
-        node.add(leaf, checkType(name, node.get(leaf), parsed));
+        node.add(leaf, checkType(name, node.get(leaf), value.deepCopy()));
         return this;
     }
 

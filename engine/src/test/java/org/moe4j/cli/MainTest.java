@@ -3,9 +3,12 @@ package org.moe4j.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -32,7 +35,7 @@ class MainTest {
         CommandLine cli = Main.commandLine();
         cli.setOut(new PrintWriter(out, true));
         assertEquals(0, cli.execute("--help"));
-        for (String command : new String[] {"train", "eval", "generate", "inspect"}) {
+        for (String command : new String[] {"train", "eval", "generate", "inspect", "study"}) {
             assertTrue(out.toString().contains(command), out.toString());
         }
     }
@@ -49,6 +52,49 @@ class MainTest {
         assertTrue(err.toString().contains("model.depth"), err.toString());
         assertEquals(Main.EXIT_USAGE, run("train", "--device", "tpu", "--run-dir", dir.toString()));
         assertTrue(err.toString().contains("device=tpu"), err.toString());
+    }
+
+    @Test
+    void studyRunsAGridFileAndReportsFailedRuns() throws IOException {
+        Path grid = dir.resolve("grid.json");
+        Files.writeString(grid, """
+                {"name": "cli", "base": {"steps": 2, "batch_size": 2, "eval_every": 2, "eval_batches": 1,
+                 "corpus_bytes": 8000, "model": {"context_size": 8, "layers": 1, "heads": 1, "width": 8, "hidden": 16}},
+                 "vary": {"learning_rate": [0.01]}}""");
+        Path out = dir.resolve("study");
+        assertEquals(0, run("study", "--grid", grid.toString(), "--out", out.toString()));
+        assertTrue(Files.readString(out.resolve("results.md")).contains("| learning_rate=0.01 | 1/1 |"));
+
+        Files.writeString(grid, Files.readString(grid).replace("[0.01]", "[0.01, 1e30]"));
+        assertEquals(Main.EXIT_RUNS_FAILED, run("study", "--grid", grid.toString(), "--out", out.toString()));
+        assertTrue(Files.readString(out.resolve("results.md")).contains("**failed**"));
+    }
+
+    @Test
+    void studyRefusesBadArgumentsAndListsThePreset() throws IOException {
+        assertEquals(Main.EXIT_USAGE, run("study"));
+        assertTrue(err.toString().contains("m6t"), err.toString());
+        assertEquals(Main.EXIT_USAGE, run("study", "m7"));
+        assertTrue(err.toString().contains("'m7'"), err.toString());
+        assertEquals(Main.EXIT_USAGE, run("study", "m6t", "--preset", "huge", "--list"));
+        assertTrue(err.toString().contains("'huge'"), err.toString());
+        Path grid = dir.resolve("typo.json");
+        Files.writeString(grid, "{\"name\": \"t\", \"vary\": {\"learning_rat\": [0.1]}}");
+        assertEquals(Main.EXIT_USAGE, run("study", "--grid", grid.toString(), "--out", dir.resolve("t").toString()));
+        assertTrue(err.toString().contains("'learning_rat'"), err.toString());
+
+        // The listing goes to System.out, like the other commands' output.
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream saved = System.out;
+        System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        try {
+            assertEquals(0, run("study", "m6t", "--preset", "quick", "--list"));
+        } finally {
+            System.setOut(saved);
+        }
+        String listing = bytes.toString(StandardCharsets.UTF_8);
+        assertTrue(listing.contains("16 configurations x 2 seeds = 32 runs"), listing);
+        assertTrue(listing.contains("2top1-cf0.5-s2  model.moe.router=prototype, model.moe.k=2"), listing);
     }
 
     @Test

@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import com.google.gson.JsonPrimitive;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +38,26 @@ class ConfigLoaderTest {
         assertEquals(3, config.model().layers());
         assertEquals("corpus.txt", config.data());
         assertEquals(TrainConfig.DEFAULT.learningRate(), config.learningRate());
+    }
+
+    @Test
+    void jsonObjectAndJsonValuesAreCheckedLikeAFile() {
+        JsonObject base = JsonParser.parseString("{\"steps\": 5, \"model\": {\"width\": 64, \"heads\": 2}}")
+                .getAsJsonObject();
+        TrainConfig config = new ConfigLoader(TrainConfig.DEFAULT).merge(base)
+                .set("learning_rate", new JsonPrimitive(0.01)).set("data", new JsonPrimitive("c.txt")).build();
+        assertEquals(5, config.steps());
+        assertEquals(64, config.model().width());
+        assertEquals(0.01, config.learningRate());
+        assertEquals("c.txt", config.data());
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new ConfigLoader(TrainConfig.DEFAULT).set("model.width", new JsonPrimitive("wide")));
+        assertTrue(e.getMessage().contains("model.width=\"wide\"") && e.getMessage().contains("a number"),
+                e.getMessage());
+        JsonObject unknown = JsonParser.parseString("{\"model\": {\"depth\": 3}}").getAsJsonObject();
+        e = assertThrows(IllegalArgumentException.class, () -> new ConfigLoader(TrainConfig.DEFAULT).merge(unknown));
+        assertTrue(e.getMessage().contains("'model.depth'"), e.getMessage());
     }
 
     @Test

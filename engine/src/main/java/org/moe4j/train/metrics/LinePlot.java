@@ -23,7 +23,9 @@ import org.moe4j.train.checkpoint.AtomicFiles;
  * java.awt on an off-screen image so it works on headless servers and CI.
  *
  * <p>Non-finite points are skipped and break the line there; a series with one finite point is
- * drawn as a dot; a chart without any finite point still renders, with empty axes.
+ * drawn as a dot; a chart without any finite point still renders, with empty axes. A series added
+ * with {@link #addPoints} is a scatter: markers only, no line. Series past the eighth reuse the
+ * palette's colours, drawn dashed (lines) or with square markers (points) so they stay apart.
  */
 public final class LinePlot {
 
@@ -40,8 +42,11 @@ public final class LinePlot {
     private static final int RIGHT = 24;
     private static final int TOP = 44;
     private static final int BOTTOM = 60;
+    private static final BasicStroke SOLID = new BasicStroke(2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND);
+    private static final BasicStroke DASHED = new BasicStroke(2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_ROUND, 10f,
+            new float[] {8f, 5f}, 0f);
 
-    private record Series(String name, double[] x, double[] y) {
+    private record Series(String name, double[] x, double[] y, boolean pointsOnly) {
     }
 
     private final String title;
@@ -78,11 +83,25 @@ public final class LinePlot {
      * @throws IllegalArgumentException if {@code x} and {@code y} differ in length
      */
     public LinePlot add(String name, double[] x, double[] y) {
+        return add(name, x, y, false);
+    }
+
+    /**
+     * Adds a series drawn as markers at {@code (x[i], y[i])}, not joined by a line (a scatter
+     * plot). Arrays are copied.
+     *
+     * @throws IllegalArgumentException if {@code x} and {@code y} differ in length
+     */
+    public LinePlot addPoints(String name, double[] x, double[] y) {
+        return add(name, x, y, true);
+    }
+
+    private LinePlot add(String name, double[] x, double[] y, boolean pointsOnly) {
         if (x.length != y.length) {
             throw new IllegalArgumentException("series \"" + name + "\" has " + x.length + " x values but "
                     + y.length + " y values");
         }
-        series.add(new Series(name, x.clone(), y.clone()));
+        series.add(new Series(name, x.clone(), y.clone(), pointsOnly));
         return this;
     }
 
@@ -157,10 +176,11 @@ public final class LinePlot {
 
             // Series, clipped to the plot area.
             g.setClip(LEFT, TOP, pw + 1, ph + 1);
-            g.setStroke(new BasicStroke(2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND));
             for (int s = 0; s < series.size(); s++) {
                 Series ser = series.get(s);
+                boolean secondRound = (s / PALETTE.length) % 2 == 1;
                 g.setColor(PALETTE[s % PALETTE.length]);
+                g.setStroke(secondRound ? DASHED : SOLID);
                 Path2D.Double path = new Path2D.Double();
                 boolean penDown = false;
                 for (int i = 0; i < ser.x.length; i++) {
@@ -170,6 +190,10 @@ public final class LinePlot {
                     }
                     double px = LEFT + (ser.x[i] - x0) / (x1 - x0) * pw;
                     double py = TOP + ph - (ser.y[i] - y0) / (y1 - y0) * ph;
+                    if (ser.pointsOnly) {
+                        marker(g, px, py, secondRound);
+                        continue;
+                    }
                     boolean prevOk = i > 0 && finite(ser.x[i - 1]) && finite(ser.y[i - 1]);
                     boolean nextOk = i + 1 < ser.x.length && finite(ser.x[i + 1]) && finite(ser.y[i + 1]);
                     if (!prevOk && !nextOk) {
@@ -184,6 +208,7 @@ public final class LinePlot {
                 }
                 g.draw(path);
             }
+            g.setStroke(SOLID);
             g.setClip(null);
 
             // Legend, top right inside the plot.
@@ -200,8 +225,15 @@ public final class LinePlot {
                 g.drawRect(bx, by, boxW, boxH);
                 for (int s = 0; s < series.size(); s++) {
                     int cy = by + 4 + lineH * s + lineH / 2;
+                    boolean secondRound = (s / PALETTE.length) % 2 == 1;
                     g.setColor(PALETTE[s % PALETTE.length]);
-                    g.drawLine(bx + 6, cy, bx + 28, cy);
+                    if (series.get(s).pointsOnly) {
+                        marker(g, bx + 17, cy, secondRound);
+                    } else {
+                        g.setStroke(secondRound ? DASHED : SOLID);
+                        g.drawLine(bx + 6, cy, bx + 28, cy);
+                        g.setStroke(SOLID);
+                    }
                     g.setColor(Color.BLACK);
                     g.drawString(series.get(s).name, bx + 34, cy + fm.getAscent() / 2 - 1);
                 }
@@ -263,6 +295,17 @@ public final class LinePlot {
             }
         }
         return lo <= hi ? new double[] {lo, hi} : new double[] {0, 1};
+    }
+
+    /** A filled marker centred on {@code (px, py)}: a disc, or a square for the second round of colours. */
+    private static void marker(Graphics2D g, double px, double py, boolean square) {
+        int x = (int) Math.round(px) - 4;
+        int y = (int) Math.round(py) - 4;
+        if (square) {
+            g.fillRect(x, y, 9, 9);
+        } else {
+            g.fillOval(x, y, 9, 9);
+        }
     }
 
     private static double niceNumber(double x, boolean round) {

@@ -55,6 +55,34 @@ class LinePlotTest {
     }
 
     @Test
+    void pointsAreMarkersNotJoinedByALine() {
+        double[] x = {0, 10};
+        double[] y = {0, 10};
+        BufferedImage line = new LinePlot("l", "x", "y").size(400, 300).add("line", x, y).render();
+        BufferedImage points = new LinePlot("p", "x", "y").size(400, 300).addPoints("points", x, y).render();
+        // Ticks 0..10 map the data range onto the whole plot area: (5, 5) is its centre.
+        int cx = 80 + (400 - 104) / 2;
+        int cy = 44 + (300 - 104) / 2;
+        assertTrue(near(line, cx, cy, 0x1f77b4), "a line passes through the centre");
+        assertTrue(!near(points, cx, cy, 0x1f77b4), "points are not joined");
+        assertTrue(near(points, 80, 44 + 300 - 104, 0x1f77b4), "marker at (0, 0)");
+        assertTrue(countPixels(points, 0x1f77b4) > 60, "two markers and the legend's");
+    }
+
+    @Test
+    void seriesPastThePaletteAreStillDrawn() throws IOException {
+        LinePlot plot = new LinePlot("many", "x", "y");
+        for (int s = 0; s < 12; s++) {
+            plot.add("line " + s, new double[] {0, 1}, new double[] {s, s + 1});
+            plot.addPoints("points " + s, new double[] {0.5}, new double[] {s});
+        }
+        Path png = dir.resolve("many.png");
+        plot.save(png);
+        assertEquals(800, ImageIO.read(png.toFile()).getWidth());
+        assertThrows(IllegalArgumentException.class, () -> plot.addPoints("bad", new double[2], new double[1]));
+    }
+
+    @Test
     void ticksAreNiceAndCoverTheRange() {
         assertArrayEquals(new double[] {0, 20, 40, 60, 80, 100}, LinePlot.niceTicks(0, 97, 6), 1e-12);
         double[] t = LinePlot.niceTicks(1.13, 5.61, 6);
@@ -65,6 +93,18 @@ class LinePlotTest {
         assertEquals("0.25", LinePlot.tickLabel(0.25, 0.05));
         assertEquals("1200", LinePlot.tickLabel(1200, 200));
         assertEquals("0", LinePlot.tickLabel(5.5e-17, 0.1));
+    }
+
+    /** Whether a pixel of colour {@code rgb} lies within 2 pixels of {@code (x, y)}. */
+    private static boolean near(BufferedImage img, int x, int y, int rgb) {
+        for (int dy = -2; dy <= 2; dy++) {
+            for (int dx = -2; dx <= 2; dx++) {
+                if ((img.getRGB(x + dx, y + dy) & 0xFFFFFF) == rgb) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static int countPixels(BufferedImage img, int rgb) {

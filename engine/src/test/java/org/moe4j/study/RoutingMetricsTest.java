@@ -1,0 +1,78 @@
+package org.moe4j.study;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonPrimitive;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.moe4j.train.TrainConfig;
+
+/** The routing columns read from metrics lines, and the table with and without them. */
+class RoutingMetricsTest {
+
+    @Test
+    void denseLineHasNoRoutingStatistics() {
+        RoutingMetrics m = RoutingMetrics.fromMetricsLine(Map.of("step", 10L, "loss", 2.5));
+        assertFalse(m.present());
+        assertTrue(Double.isNaN(m.dropRate()) && Double.isNaN(m.loadCv()) && Double.isNaN(m.routerEntropy()));
+        assertEquals("–", RoutingMetrics.format(m.loadCv(), 3));
+        assertEquals("0.125", RoutingMetrics.format(0.125, 3));
+    }
+
+    @Test
+    void perLayerStatisticsAreAveraged() {
+        Map<String, Object> listForm = Map.of("step", 10L, "moe", List.of(
+                Map.of("drop_rate", 0.1, "load_cv", 0.5, "router_entropy", 1.0),
+                Map.of("drop_rate", 0.3, "load_cv", 0.7)));
+        assertEquals(new RoutingMetrics(0.2, 0.6, 1.0), round(RoutingMetrics.fromMetricsLine(listForm)));
+
+        Map<String, Object> mapForm = Map.of("moe", Map.of("layer0", Map.of("cv", 0.2), "layer2", Map.of("cv", 0.4)));
+        RoutingMetrics m = RoutingMetrics.fromMetricsLine(mapForm);
+        assertEquals(0.3, m.loadCv(), 1e-12);
+        assertTrue(Double.isNaN(m.dropRate()));
+
+        Map<String, Object> flat = Map.of("moe", Map.of("drop_rate", 0.05, "entropy", 1.5));
+        assertEquals(0.05, RoutingMetrics.fromMetricsLine(flat).dropRate(), 1e-12);
+        assertEquals(1.5, RoutingMetrics.fromMetricsLine(flat).routerEntropy(), 1e-12);
+    }
+
+    @Test
+    void lastLineWithStatisticsWins() {
+        List<Map<String, Object>> lines = List.of(
+                Map.of("step", 1L, "moe", List.of(Map.of("load_cv", 0.9))),
+                Map.of("step", 2L, "moe", List.of(Map.of("load_cv", 0.4))),
+                Map.of("step", 3L, "eval_loss", 2.0));
+        assertEquals(0.4, RoutingMetrics.last(lines).loadCv(), 1e-12);
+        assertFalse(RoutingMetrics.last(List.of(Map.of("step", 1L))).present());
+    }
+
+    @Test
+    void tableShowsRoutingColumnsWhenReported() {
+        GridConfig config = new GridConfig("top2", Map.of("learning_rate", new JsonPrimitive(0.01)));
+        StudyGrid grid = new StudyGrid("g", new JsonObject(), List.of(config), List.of(1L, 2L), List.of());
+        List<RunResult> runs = List.of(
+                result(new StudyRun(config, 1), 2.0, new RoutingMetrics(0.02, 0.5, 1.2)),
+                result(new StudyRun(config, 2), 2.2, new RoutingMetrics(0.04, 0.7, 1.4)));
+        TrainConfig trainConfig = grid.config(config, 1);
+        StudyReport.Row row = new StudyReport.Row(config, trainConfig, ParameterCounts.of(trainConfig), runs);
+        String md = StudyReport.markdown(grid, List.of(row), List.of());
+        assertTrue(md.contains("| top2 | 2/2 | 2.1000 ± 0.1414 | 8.166 | 3.00% | 0.600 | 1.300 | 1000 | "), md);
+        assertEquals(trainConfig.model().parameterCount(), row.parameters().total());
+        assertEquals(row.parameters().total(), row.parameters().active(), "dense: every parameter is active");
+        assertTrue(StudyPlots.loadCvVsLoss(List.of(row)) != null);
+    }
+
+    private static RunResult result(StudyRun run, double loss, RoutingMetrics routing) {
+        return new RunResult(run, RunResult.Status.DONE, null, loss, new double[] {10}, new double[] {loss}, 1000,
+                routing, 1);
+    }
+
+    private static RoutingMetrics round(RoutingMetrics m) {
+        return new RoutingMetrics(Math.round(m.dropRate() * 1e9) / 1e9, Math.round(m.loadCv() * 1e9) / 1e9,
+                Math.round(m.routerEntropy() * 1e9) / 1e9);
+    }
+}
