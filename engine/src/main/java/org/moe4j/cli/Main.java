@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 /** The {@code moe} command line. Exceptions become exit codes here and nowhere else. */
 @Command(name = "moe", mixinStandardHelpOptions = true, version = "moe4j 0.1.0",
         description = "Train and study Mixture-of-Experts transformers in pure Java.",
-        subcommands = {TrainCommand.class, EvalCommand.class, GenerateCommand.class, InspectCommand.class,
+        subcommands = {TrainCommand.class, EvalCommand.class, GenerateCommand.class, InspectCommand.class, DevicesCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
