@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "moe", mixinStandardHelpOptions = true, version = "moe4j 0.1.0",
         description = "Train and study Mixture-of-Experts transformers in pure Java.",
         subcommands = {TrainCommand.class, EvalCommand.class, GenerateCommand.class, InspectCommand.class,
-                StudyCommand.class, CommandLine.HelpCommand.class})
+                StudyCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     /** Invalid arguments or configuration. */

@@ -34,7 +34,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", paramLabel = "FILE", description = "UTF-8 text file to train on instead of the built-in corpus")
     Path data;
 
-    @Option(names = "--device", description = "device to run on (jvm)")
+    @Option(names = "--device", description = "device to run on: jvm, opencl or opencl:N (see moe devices)")
     String device;
 
     @Option(names = "--batch-size", description = "sequences per step")

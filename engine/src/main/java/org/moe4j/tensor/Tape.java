@@ -126,6 +126,7 @@ public final class Tape {
         for (WeightedLoss added : losses) {
             if (added.loss().requiresGrad()) {
                 float[] seed = added.loss().grad();
+                device.copyToHost(seed);
                 seed[0] += added.weight();
                 device.copyToDevice(seed);
             }

@@ -2,6 +2,7 @@ package org.moe4j.tensor;
 
 import java.util.Arrays;
 import org.moe4j.kernels.Device;
+import org.moe4j.kernels.lib.Elementwise;
 
 /**
  * A float32 tensor: a row-major shape over an array that lives on a {@link Device}, and, for
@@ -109,8 +110,7 @@ public final class Tensor {
     /** Sets the gradient to zero (if there is one). */
     public void zeroGrad() {
         if (grad != null) {
-            Arrays.fill(grad, 0f);
-            device.copyToDevice(grad);
+            device.launch(Elementwise.grid(grad.length), Elementwise::fill, grad, 0f, grad.length);
         }
     }
 

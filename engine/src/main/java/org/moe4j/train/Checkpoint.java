@@ -71,8 +71,12 @@ public record Checkpoint(Path path, TrainConfig config, int step, long dataRngSt
             throws CheckpointFormatException {
         for (Map.Entry<String, Tensor> entry : parameters.entrySet()) {
             int[] shape = entry.getValue().shape();
-            copy(FIRST_MOMENT + entry.getKey(), shape, optimizer.firstMoments().get(entry.getKey()));
-            copy(SECOND_MOMENT + entry.getKey(), shape, optimizer.secondMoments().get(entry.getKey()));
+            float[] first = optimizer.firstMoments().get(entry.getKey());
+            float[] second = optimizer.secondMoments().get(entry.getKey());
+            copy(FIRST_MOMENT + entry.getKey(), shape, first);
+            copy(SECOND_MOMENT + entry.getKey(), shape, second);
+            entry.getValue().device().copyToDevice(first);
+            entry.getValue().device().copyToDevice(second);
         }
         optimizer.restoreStepsTaken(step);
     }
@@ -96,6 +100,7 @@ public record Checkpoint(Path path, TrainConfig config, int step, long dataRngSt
     }
 
     private static TensorEntry moment(float[] values, Tensor parameter) {
+        parameter.device().copyToHost(values);
         return TensorEntry.f32(values.clone(), parameter.shape());
     }
 

@@ -1,0 +1,311 @@
+package org.moe4j.kernels.opencl;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.lang.reflect.Array;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.moe4j.kernels.Device;
+import org.moe4j.kernels.Grid;
+import org.moe4j.kernels.JvmDevice;
+import org.moe4j.kernels.compiler.MathMode;
+import org.moe4j.kernels.lib.Activation;
+import org.moe4j.kernels.lib.AdamW;
+import org.moe4j.kernels.lib.Attention;
+import org.moe4j.kernels.lib.Bias;
+import org.moe4j.kernels.lib.CrossEntropy;
+import org.moe4j.kernels.lib.Elementwise;
+import org.moe4j.kernels.lib.Embedding;
+import org.moe4j.kernels.lib.Gemm;
+import org.moe4j.kernels.lib.LayerNorm;
+import org.moe4j.kernels.lib.Reduce;
+import org.moe4j.kernels.lib.RmsNorm;
+import org.moe4j.kernels.lib.Softmax;
+
+/**
+ * Every kernel of the library on the JVM device and on OpenCL, on seeded random inputs of several
+ * shapes, sizes not multiples of the work-group size among them. Kernels without transcendental
+ * functions agree bit for bit; the others within the ulps stated per case, counted at the scale of
+ * the output array ({@code |a - r| <= ulps * ulp(max |r|)}), since backward kernels subtract
+ * nearly equal terms.
+ */
+class OpenClDifferentialTest {
+    private static JvmDevice jvm;
+    private static OpenClDevice relaxed;
+    private static OpenClDevice strict;
+
+    @BeforeAll
+    static void open() {
+        if (OpenClDevice.list().isEmpty()) {
+            return;
+        }
+        jvm = new JvmDevice(2, true);
+        relaxed = OpenClDevice.open(0, MathMode.RELAXED);
+        strict = OpenClDevice.open(0, MathMode.STRICT);
+    }
+
+    @BeforeEach
+    void requireOpenCl() {
+        assumeTrue(!OpenClDevice.list().isEmpty(), () -> "OpenCL tests skipped: " + OpenClDevice.unavailableReason());
+    }
+
+    @AfterAll
+    static void close() {
+        if (jvm != null) {
+            jvm.close();
+            relaxed.close();
+            strict.close();
+        }
+    }
+
+    /** A kernel, a shape, inputs, and how to launch it; {@code ulps} 0 means bit for bit. */
+    record Case(String kernel, String shape, Function<SplittableRandom, Object[]> inputs,
+                BiConsumer<Device, Object[]> run, double ulps, double strictUlps) {
+        @Override
+        public String toString() {
+            return kernel + " " + shape;
+        }
+    }
+
+    private static Case exact(String kernel, String shape, Function<SplittableRandom, Object[]> inputs,
+                              BiConsumer<Device, Object[]> run) {
+        return new Case(kernel, shape, inputs, run, 0, 0);
+    }
+
+    private static Case approx(String kernel, String shape, double ulps, double strictUlps,
+                               Function<SplittableRandom, Object[]> inputs, BiConsumer<Device, Object[]> run) {
+        return new Case(kernel, shape, inputs, run, ulps, strictUlps);
+    }
+
+    static float[] floats(SplittableRandom r, int n, double lo, double hi) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) (lo + (hi - lo) * r.nextDouble());
+        }
+        return a;
+    }
+
+    static float[] f(Object o) {
+        return (float[]) o;
+    }
+
+    static int[] ints(SplittableRandom r, int n, int lo, int hi) {
+        int[] a = new int[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = r.nextInt(lo, hi);
+        }
+        return a;
+    }
+
+    static Stream<Case> cases() {
+        List<Case> c = new ArrayList<>();
+        for (int n : new int[] {1, 63, 200}) {
+            String s = "n=" + n;
+            c.add(exact("Elementwise.add", s, r -> new Object[] {new float[n], floats(r, n, -2, 2), floats(r, n, -2, 2)},
+                    (d, a) -> d.launch(Elementwise.grid(n), Elementwise::add, f(a[0]), f(a[1]), f(a[2]), n)));
+            c.add(exact("Elementwise.accumulate", s, r -> new Object[] {floats(r, n, -2, 2), floats(r, n, -2, 2)},
+                    (d, a) -> d.launch(Elementwise.grid(n), Elementwise::accumulate, f(a[0]), f(a[1]), n)));
+            c.add(exact("Elementwise.scale", s, r -> new Object[] {floats(r, n, -2, 2)},
+                    (d, a) -> d.launch(Elementwise.grid(n), Elementwise::scale, f(a[0]), 0.37f, n)));
+            c.add(exact("Elementwise.fill", s, r -> new Object[] {floats(r, n, -2, 2)},
+                    (d, a) -> d.launch(Elementwise.grid(n), Elementwise::fill, f(a[0]), -1.5f, n)));
+            c.add(exact("Elementwise.broadcast", s, r -> new Object[] {new float[n], floats(r, 1, -2, 2)},
+                    (d, a) -> d.launch(Elementwise.grid(n), Elementwise::broadcast, f(a[0]), f(a[1]), 0.25f, n)));
+            c.add(approx("Activation.geluForward", s, 4, 2, r -> new Object[] {new float[n], floats(r, n, -6, 6)},
+                    (d, a) -> d.launch(Activation.grid(n), Activation::geluForward, f(a[0]), f(a[1]), n)));
+            c.add(approx("Activation.geluBackward", s, 16, 2, r -> new Object[] {floats(r, n, -1, 1), floats(r, n, -6, 6), floats(r, n, -1, 1)},
+                    (d, a) -> d.launch(Activation.grid(n), Activation::geluBackward, f(a[0]), f(a[1]), f(a[2]), n)));
+            c.add(approx("Activation.siluForward", s, 4, 2, r -> new Object[] {new float[n], floats(r, n, -6, 6)},
+                    (d, a) -> d.launch(Activation.grid(n), Activation::siluForward, f(a[0]), f(a[1]), n)));
+            c.add(approx("Activation.siluBackward", s, 8, 2, r -> new Object[] {floats(r, n, -1, 1), floats(r, n, -6, 6), floats(r, n, -1, 1)},
+                    (d, a) -> d.launch(Activation.grid(n), Activation::siluBackward, f(a[0]), f(a[1]), f(a[2]), n)));
+            c.add(exact("AdamW.update", s, r -> new Object[] {floats(r, n, -1, 1), floats(r, n, -1, 1), floats(r, n, -0.1, 0.1),
+                            floats(r, n, 0, 0.01)},
+                    (d, a) -> d.launch(AdamW.grid(n), AdamW::update, f(a[0]), f(a[1]), f(a[2]), f(a[3]), 3e-3f, 0.9f, 0.95f,
+                            1e-8f, 0.1f, 0.271f, 0.0975f, n)));
+            c.add(exact("Reduce.sumPartials", s, r -> new Object[] {new float[Reduce.partialCount(n, 16)], floats(r, n, -1, 1)},
+                    (d, a) -> d.launch(Reduce.gridPartials(n, 16), Reduce::sumPartials, f(a[0]), f(a[1]), n, 16)));
+            c.add(exact("Reduce.sumOfSquaresPartials", s, r -> new Object[] {new float[Reduce.partialCount(n, 16)], floats(r, n, -1, 1)},
+                    (d, a) -> d.launch(Reduce.gridPartials(n, 16), Reduce::sumOfSquaresPartials, f(a[0]), f(a[1]), n, 16)));
+            c.add(exact("Reduce.sumFinal", s, r -> new Object[] {new float[1], floats(r, n, -1, 1)},
+                    (d, a) -> d.launch(Reduce.gridFinal(), Reduce::sumFinal, f(a[0]), f(a[1]), n, 0.5f)));
+        }
+        for (int n : new int[] {5, 300, 1000}) {
+            c.add(exact("Reduce.sumWorkGroup", "n=" + n, r -> new Object[] {new float[Reduce.workGroupCount(n)], floats(r, n, -1, 1)},
+                    (d, a) -> d.launch(Reduce.gridWorkGroup(n), Reduce::sumWorkGroup, f(a[0]), f(a[1]), n)));
+        }
+        for (int[] no : new int[][] {{1, 1}, {7, 13}, {33, 70}}) {
+            int n = no[0];
+            int o = no[1];
+            String s = "n=" + n + " o=" + o;
+            c.add(exact("Bias.addBias", s, r -> new Object[] {floats(r, n * o, -1, 1), floats(r, o, -1, 1)},
+                    (d, a) -> d.launch(Bias.grid(n, o), Bias::addBias, f(a[0]), f(a[1]), n, o)));
+            c.add(exact("Bias.biasBackward", s, r -> new Object[] {floats(r, o, -1, 1), floats(r, n * o, -1, 1)},
+                    (d, a) -> d.launch(Bias.gridBackward(o), Bias::biasBackward, f(a[0]), f(a[1]), n, o)));
+            int v = o;
+            c.add(exact("Embedding.embeddingForward", "n=" + n + " d=" + o, r -> new Object[] {new float[n * o], floats(r, 11 * o, -1, 1),
+                            ints(r, n, 0, 11)},
+                    (d, a) -> d.launch(Embedding.grid(n, o), Embedding::embeddingForward, f(a[0]), f(a[1]), (int[]) a[2], n, o)));
+            c.add(exact("Embedding.embeddingBackward", "n=" + n + " d=" + o, r -> new Object[] {floats(r, 11 * o, -1, 1),
+                            floats(r, n * o, -1, 1), ints(r, n, 0, 11)},
+                    (d, a) -> d.launch(Embedding.gridBackward(o), Embedding::embeddingBackward, f(a[0]), f(a[1]), (int[]) a[2], n, o)));
+            String rows = "n=" + n + " d=" + v;
+            c.add(exact("RmsNorm.rmsNormForward", rows, r -> new Object[] {new float[n * v], new float[n], floats(r, n * v, -2, 2),
+                            floats(r, v, 0.5, 1.5)},
+                    (d, a) -> d.launch(RmsNorm.grid(n), RmsNorm::rmsNormForward, f(a[0]), f(a[1]), f(a[2]), f(a[3]), n, v, 1e-5f)));
+            c.add(exact("RmsNorm.rmsNormBackward", rows, r -> new Object[] {floats(r, n * v, -1, 1), floats(r, n * v, -1, 1),
+                            floats(r, n * v, -2, 2), floats(r, v, 0.5, 1.5), floats(r, n, 0.5, 2)},
+                    (d, a) -> d.launch(RmsNorm.grid(n), RmsNorm::rmsNormBackward, f(a[0]), f(a[1]), f(a[2]), f(a[3]), f(a[4]), n, v)));
+            c.add(exact("RmsNorm.rmsNormWeightBackward", rows, r -> new Object[] {floats(r, v, -1, 1), floats(r, n * v, -1, 1),
+                            floats(r, n * v, -2, 2), floats(r, n, 0.5, 2)},
+                    (d, a) -> d.launch(RmsNorm.gridWeightBackward(v), RmsNorm::rmsNormWeightBackward, f(a[0]), f(a[1]), f(a[2]),
+                            f(a[3]), n, v)));
+            c.add(exact("LayerNorm.layerNormForward", rows, r -> new Object[] {new float[n * v], new float[n], new float[n],
+                            floats(r, n * v, -2, 2), floats(r, v, 0.5, 1.5), floats(r, v, -0.5, 0.5)},
+                    (d, a) -> d.launch(LayerNorm.grid(n), LayerNorm::layerNormForward, f(a[0]), f(a[1]), f(a[2]), f(a[3]), f(a[4]),
+                            f(a[5]), n, v, 1e-5f)));
+            c.add(exact("LayerNorm.layerNormBackward", rows, r -> new Object[] {floats(r, n * v, -1, 1), floats(r, n * v, -1, 1),
+                            floats(r, n * v, -2, 2), floats(r, v, 0.5, 1.5), floats(r, n, -0.5, 0.5), floats(r, n, 0.5, 2)},
+                    (d, a) -> d.launch(LayerNorm.grid(n), LayerNorm::layerNormBackward, f(a[0]), f(a[1]), f(a[2]), f(a[3]), f(a[4]),
+                            f(a[5]), n, v)));
+            c.add(exact("LayerNorm.layerNormParamBackward", rows, r -> new Object[] {floats(r, v, -1, 1), floats(r, v, -1, 1),
+                            floats(r, n * v, -1, 1), floats(r, n * v, -2, 2), floats(r, n, -0.5, 0.5), floats(r, n, 0.5, 2)},
+                    (d, a) -> d.launch(LayerNorm.gridParamBackward(v), LayerNorm::layerNormParamBackward, f(a[0]), f(a[1]), f(a[2]),
+                            f(a[3]), f(a[4]), f(a[5]), n, v)));
+            c.add(approx("Softmax.softmaxForward", rows, 4, 2, r -> new Object[] {new float[n * v], floats(r, n * v, -8, 8)},
+                    (d, a) -> d.launch(Softmax.grid(n), Softmax::softmaxForward, f(a[0]), f(a[1]), n, v)));
+            c.add(exact("Softmax.softmaxBackward", rows, r -> new Object[] {floats(r, n * v, -1, 1), floats(r, n * v, -1, 1),
+                            floats(r, n * v, 0, 1)},
+                    (d, a) -> d.launch(Softmax.grid(n), Softmax::softmaxBackward, f(a[0]), f(a[1]), f(a[2]), n, v)));
+            c.add(approx("Softmax.logSoftmaxForward", rows, 4, 2, r -> new Object[] {new float[n * v], floats(r, n * v, -8, 8)},
+                    (d, a) -> d.launch(Softmax.grid(n), Softmax::logSoftmaxForward, f(a[0]), f(a[1]), n, v)));
+            c.add(approx("Softmax.logSoftmaxBackward", rows, 8, 2, r -> new Object[] {floats(r, n * v, -1, 1), floats(r, n * v, -1, 1),
+                            floats(r, n * v, -6, 0)},
+                    (d, a) -> d.launch(Softmax.grid(n), Softmax::logSoftmaxBackward, f(a[0]), f(a[1]), f(a[2]), n, v)));
+            c.add(approx("CrossEntropy.crossEntropyForward", rows, 4, 2, r -> new Object[] {new float[n], floats(r, n * v, -8, 8),
+                            ints(r, n, -1, v)},
+                    (d, a) -> d.launch(CrossEntropy.grid(n), CrossEntropy::crossEntropyForward, f(a[0]), f(a[1]), (int[]) a[2], n, v)));
+            c.add(approx("CrossEntropy.crossEntropyBackward", rows, 8, 2, r -> new Object[] {floats(r, n * v, -1, 1), floats(r, n, 0, 1),
+                            floats(r, n * v, -8, 8), ints(r, n, -1, v)},
+                    (d, a) -> d.launch(CrossEntropy.grid(n), CrossEntropy::crossEntropyBackward, f(a[0]), f(a[1]), f(a[2]),
+                            (int[]) a[3], n, v)));
+        }
+        for (int[] mnk : new int[][] {{1, 1, 1}, {17, 33, 29}, {40, 16, 7}}) {
+            int m = mnk[0];
+            int n = mnk[1];
+            int k = mnk[2];
+            String s = "m=" + m + " n=" + n + " k=" + k;
+            c.add(exact("Gemm.matmul", s, r -> new Object[] {floats(r, m * n, -1, 1), floats(r, m * k, -1, 1), floats(r, k * n, -1, 1)},
+                    (d, a) -> d.launch(Gemm.grid(m, n), Gemm::matmul, f(a[0]), f(a[1]), f(a[2]), m, n, k, 1f)));
+            c.add(exact("Gemm.matmulTransB", s, r -> new Object[] {floats(r, m * n, -1, 1), floats(r, m * k, -1, 1), floats(r, n * k, -1, 1)},
+                    (d, a) -> d.launch(Gemm.grid(m, n), Gemm::matmulTransB, f(a[0]), f(a[1]), f(a[2]), m, n, k, 0f)));
+            c.add(exact("Gemm.matmulTransA", s, r -> new Object[] {floats(r, m * n, -1, 1), floats(r, k * m, -1, 1), floats(r, k * n, -1, 1)},
+                    (d, a) -> d.launch(Gemm.grid(m, n), Gemm::matmulTransA, f(a[0]), f(a[1]), f(a[2]), m, n, k, 1f)));
+        }
+        for (int[] bthd : new int[][] {{1, 1, 4, 1}, {2, 5, 12, 3}, {1, 17, 8, 2}}) {
+            int B = bthd[0];
+            int T = bthd[1];
+            int D = bthd[2];
+            int H = bthd[3];
+            String s = "B=" + B + " T=" + T + " D=" + D + " H=" + H;
+            Grid g = Attention.grid(B, T, H);
+            c.add(approx("Attention.attentionForward", s, 8, 2, r -> new Object[] {new float[B * T * D], new float[B * H * T * T],
+                            floats(r, B * T * 3 * D, -1, 1)},
+                    (d, a) -> d.launch(g, Attention::attentionForward, f(a[0]), f(a[1]), f(a[2]), B, T, D, H)));
+            c.add(exact("Attention.attentionBackwardScores", s, r -> new Object[] {new float[B * H * T * T], floats(r, B * H * T * T, 0, 1),
+                            floats(r, B * T * D, -1, 1), floats(r, B * T * 3 * D, -1, 1)},
+                    (d, a) -> d.launch(g, Attention::attentionBackwardScores, f(a[0]), f(a[1]), f(a[2]), f(a[3]), B, T, D, H)));
+            c.add(exact("Attention.attentionBackwardQuery", s, r -> new Object[] {floats(r, B * T * 3 * D, -1, 1),
+                            floats(r, B * H * T * T, -1, 1), floats(r, B * T * 3 * D, -1, 1)},
+                    (d, a) -> d.launch(g, Attention::attentionBackwardQuery, f(a[0]), f(a[1]), f(a[2]), B, T, D, H)));
+            c.add(exact("Attention.attentionBackwardKeyValue", s, r -> new Object[] {floats(r, B * T * 3 * D, -1, 1),
+                            floats(r, B * H * T * T, -1, 1), floats(r, B * H * T * T, 0, 1), floats(r, B * T * D, -1, 1),
+                            floats(r, B * T * 3 * D, -1, 1)},
+                    (d, a) -> d.launch(g, Attention::attentionBackwardKeyValue, f(a[0]), f(a[1]), f(a[2]), f(a[3]), f(a[4]),
+                            B, T, D, H)));
+        }
+        return c.stream();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void relaxedMathAgreesWithTheJvm(Case c) {
+        check(c, relaxed, c.ulps());
+    }
+
+    /** Kernels with transcendental functions; the others translate the same in both modes. */
+    static Stream<Case> transcendentalCases() {
+        return cases().filter(c -> c.ulps() > 0);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("transcendentalCases")
+    void strictMathAgreesWithTheJvm(Case c) {
+        check(c, strict, c.strictUlps());
+    }
+
+    private static void check(Case c, OpenClDevice device, double ulps) {
+        Object[] reference = c.inputs().apply(new SplittableRandom(c.toString().hashCode()));
+        Object[] actual = copy(reference);
+        Object[] original = copy(reference);
+        c.run().accept(jvm, reference);
+        c.run().accept(device, actual);
+        for (int i = 0; i < actual.length; i++) {
+            device.copyToHost(actual[i]);
+            device.release(actual[i]);
+        }
+        for (int i = 0; i < actual.length; i++) {
+            if (reference[i] instanceof int[] r) {
+                assertEquals(java.util.Arrays.toString(r), java.util.Arrays.toString((int[]) actual[i]), c + " int array #" + i);
+                continue;
+            }
+            float[] r = (float[]) reference[i];
+            float[] a = (float[]) actual[i];
+            float scale = 0;
+            for (float x : r) {
+                scale = Math.max(scale, Math.abs(x));
+            }
+            double worst = 0;
+            int worstAt = -1;
+            for (int j = 0; j < r.length; j++) {
+                if (Float.floatToIntBits(r[j]) == Float.floatToIntBits(a[j])) {
+                    continue;
+                }
+                double err = Math.abs((double) a[j] - r[j]) / Math.ulp(scale);
+                if (!(err <= worst)) {
+                    worst = Double.isNaN(err) ? Double.POSITIVE_INFINITY : err;
+                    worstAt = j;
+                }
+            }
+            if (worstAt >= 0 && (ulps == 0 || worst > ulps)) {
+                fail(String.format("%s (%s math): array #%d differs at index %d: jvm %s (bits %08x), opencl %s (bits %08x),"
+                                + " %.2f ulps of the array's scale %s; allowed %s (input was %s)", c, device.mathMode(), i,
+                        worstAt, r[worstAt], Float.floatToRawIntBits(r[worstAt]), a[worstAt],
+                        Float.floatToRawIntBits(a[worstAt]), worst, scale, ulps == 0 ? "none (bit for bit)" : ulps + " ulps",
+                        ((float[]) original[i])[worstAt]));
+            }
+        }
+    }
+
+    private static Object[] copy(Object[] arrays) {
+        Object[] out = new Object[arrays.length];
+        for (int i = 0; i < arrays.length; i++) {
+            Object a = arrays[i];
+            Object c = Array.newInstance(a.getClass().getComponentType(), Array.getLength(a));
+            System.arraycopy(a, 0, c, 0, Array.getLength(a));
+            out[i] = c;
+        }
+        return out;
+    }
+}
