@@ -36,6 +36,7 @@ public final class MoeLayer implements FeedForward {
     private final Expert experts;
     private final SplitMix64 jitterNoise;
     private RoutingStats lastStats;
+    private DispatchPlan lastPlan;
 
     /** A layer initialised with std 0.02 throughout. */
     public MoeLayer(MoeConfig config, int width, LayerContext layer) {
@@ -91,6 +92,7 @@ public final class MoeLayer implements FeedForward {
         out.requireShape("output of expert " + config.expert(), e, plan.capacity(), width);
         Tensor y = DispatchOps.combine(tape, out, weights, plan);
 
+        lastPlan = plan;
         lastStats = stats(device, plan, probs, aux, z);
         return y.view(x.shape());
     }
@@ -98,6 +100,11 @@ public final class MoeLayer implements FeedForward {
     /** Routing statistics of the last forward pass; null before the first. */
     public RoutingStats lastStats() {
         return lastStats;
+    }
+
+    /** The dispatch plan of the last forward pass; null before the first. */
+    public DispatchPlan lastPlan() {
+        return lastPlan;
     }
 
     public MoeConfig config() {
