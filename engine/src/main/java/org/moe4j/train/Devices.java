@@ -4,6 +4,7 @@ import java.util.List;
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.JvmDevice;
 import org.moe4j.kernels.lib.GemmSimd;
+import org.moe4j.kernels.lib.MoeSimd;
 
 /** Opens a device by its {@code --device} name, with the engine's kernel overrides installed. */
 public final class Devices {
@@ -17,6 +18,7 @@ public final class Devices {
         if (name.equals("jvm")) {
             JvmDevice device = new JvmDevice();
             GemmSimd.registerOn(device);
+            MoeSimd.registerOn(device);
             return device;
         }
         throw new IllegalArgumentException("device=" + name + " is not available: allowed values are " + NAMES);
