@@ -3,6 +3,7 @@ package org.moe4j.train;
 import java.util.List;
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.JvmDevice;
+import org.moe4j.kernels.lib.ElementwiseSimd;
 import org.moe4j.kernels.lib.GemmSimd;
 import org.moe4j.kernels.lib.MoeSimd;
 
@@ -19,6 +20,7 @@ public final class Devices {
             JvmDevice device = new JvmDevice();
             GemmSimd.registerOn(device);
             MoeSimd.registerOn(device);
+            ElementwiseSimd.registerOn(device);
             return device;
         }
         throw new IllegalArgumentException("device=" + name + " is not available: allowed values are " + NAMES);

@@ -1,10 +1,5 @@
 package org.moe4j.kernels.lib;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
-import java.util.concurrent.RecursiveAction;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -21,9 +16,6 @@ public final class MoeSimd {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int VL = S.length();
-    /** Rows below this many floats in all run on the calling thread. */
-    private static final int SERIAL_FLOATS = 1 << 15;
-
     private MoeSimd() {
     }
 
@@ -146,29 +138,10 @@ public final class MoeSimd {
 
     /** Runs {@code body} for rows {@code 0 .. count-1} of {@code width} floats, split over the pool's threads. */
     private static void rows(int count, int width, IntConsumer body) {
-        ForkJoinPool pool = ForkJoinTask.getPool();
-        int threads = pool != null ? pool.getParallelism() : 1;
-        if (threads <= 1 || (long) count * width < SERIAL_FLOATS) {
-            for (int r = 0; r < count; r++) {
+        HostRanges.split(count, width, (from, to) -> {
+            for (int r = from; r < to; r++) {
                 body.accept(r);
             }
-            return;
-        }
-        int tasks = 4 * threads;
-        int per = Math.ceilDiv(count, tasks);
-        List<RecursiveAction> actions = new ArrayList<>();
-        for (int from = 0; from < count; from += per) {
-            int start = from;
-            int end = Math.min(count, from + per);
-            actions.add(new RecursiveAction() {
-                @Override
-                protected void compute() {
-                    for (int r = start; r < end; r++) {
-                        body.accept(r);
-                    }
-                }
-            });
-        }
-        ForkJoinTask.invokeAll(actions);
+        });
     }
 }
