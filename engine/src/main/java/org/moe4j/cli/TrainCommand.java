@@ -5,6 +5,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.moe4j.kernels.Device;
+import org.moe4j.moe.MoeConfig;
+import org.moe4j.moe.ParameterCounts;
 import org.moe4j.train.Checkpoint;
 import org.moe4j.train.ConfigLoader;
 import org.moe4j.train.Devices;
@@ -15,7 +17,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train a model. With no options: the default small model on the built-in corpus.",
+        description = {"Train a model. With no options: the default small MoE model (8 experts, 2 top-1",
+                "prototyping) on the built-in corpus. --set model.moe=null trains the dense model.",
                 "Config comes from the defaults, then --config, then --set and the flags below."})
 final class TrainCommand implements Callable<Integer> {
 
@@ -46,6 +49,22 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--run-dir", paramLabel = "DIR", description = "run directory (default: runs/<date-time>)")
     Path runDir;
 
+    @Option(names = "--router", description = "MoE router: topk, prototype, switch or expert_choice (moe.router)")
+    String router;
+
+    @Option(names = "--k", description = "experts per token: top-k's k, or the number of prototypes (moe.k)")
+    Integer k;
+
+    @Option(names = "--experts", description = "experts per MoE layer (moe.experts)")
+    Integer experts;
+
+    @Option(names = "--expert", paramLabel = "gelu|swiglu|CLASS",
+            description = "expert type, or the class name of a custom expert (moe.expert)")
+    String expert;
+
+    @Option(names = "--capacity-factor", description = "expert capacity factor in training (moe.capacity_factor)")
+    Double capacityFactor;
+
     @Option(names = "--resume", paramLabel = "CHECKPOINT",
             description = "continue from a checkpoint file or run directory (its config is used)")
     Path resume;
@@ -65,9 +84,18 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig config = config();
         RunDirectory run = runDir != null ? RunDirectory.at(runDir) : RunDirectory.create(RunDirectory.RUNS);
         try (Device dev = Devices.open(config.device())) {
-            System.out.printf("run %s: %d steps, %,d parameters, %d tokens/step on %s%n", run.path(), config.steps(),
-                    config.model().parameterCount(), config.tokensPerStep(), dev.name());
-            Trainer.start(config, dev, run, System.out).run();
+            Trainer trainer = Trainer.start(config, dev, run, System.out);
+            Map<String, Long> sizes = new LinkedHashMap<>();
+            trainer.model().parameters().forEach((name, p) -> sizes.put(name, (long) p.size()));
+            ParameterCounts counts = ParameterCounts.of(sizes, config.model().moe());
+            System.out.printf("run %s: %d steps, %,d parameters (%,d active per token), %d tokens/step on %s%n",
+                    run.path(), config.steps(), counts.total(), counts.active(), config.tokensPerStep(), dev.name());
+            if (config.model().moe() != null) {
+                MoeConfig moe = config.model().moe();
+                System.out.printf("moe: router %s, %d experts (%s, hidden %d), k %d, capacity factor %s%n",
+                        moe.router(), moe.experts(), moe.expert(), moe.hidden(), moe.k(), moe.capacityFactor());
+            }
+            trainer.run();
         }
         System.out.printf("done: metrics %s, plot %s, checkpoint %s%n", run.metrics(), run.lossPlot(), run.checkpoint());
         return 0;
@@ -96,6 +124,21 @@ final class TrainCommand implements Callable<Integer> {
         }
         if (learningRate != null) {
             loader.set("learning_rate", learningRate.toString());
+        }
+        if (router != null) {
+            loader.set("model.moe.router", router);
+        }
+        if (k != null) {
+            loader.set("model.moe.k", k.toString());
+        }
+        if (experts != null) {
+            loader.set("model.moe.experts", experts.toString());
+        }
+        if (expert != null) {
+            loader.set("model.moe.expert", expert);
+        }
+        if (capacityFactor != null) {
+            loader.set("model.moe.capacity_factor", capacityFactor.toString());
         }
         return loader.build();
     }

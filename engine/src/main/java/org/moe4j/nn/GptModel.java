@@ -5,6 +5,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.moe4j.moe.MoeLayer;
 import org.moe4j.random.SplitMix64;
 import org.moe4j.kernels.Device;
 import org.moe4j.tensor.Tape;
@@ -30,9 +31,12 @@ public final class GptModel implements Module {
     private final LinearLayer head;
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
 
-    /** Builds a dense model (GELU MLP feed-forward in every block), initialised from {@code seed}. */
+    /**
+     * Builds the model {@code config} describes (dense MLPs, or MoE layers where {@code model.moe}
+     * puts them), initialised from {@code seed}.
+     */
     public GptModel(ModelConfig config, Device device, long seed) {
-        this(config, new LayerContext(device, new SplitMix64(seed)), FeedForwardFactory.dense(config));
+        this(config, new LayerContext(device, new SplitMix64(seed)), FeedForwardFactory.of(config));
     }
 
     /** Builds a model whose blocks take their feed-forward from {@code feedForwards}. */
@@ -67,6 +71,17 @@ public final class GptModel implements Module {
 
     public List<TransformerBlock> blocks() {
         return Collections.unmodifiableList(blocks);
+    }
+
+    /** The MoE layers, in block order (empty for a dense model). */
+    public List<MoeLayer> moeLayers() {
+        List<MoeLayer> layers = new ArrayList<>();
+        for (TransformerBlock block : blocks) {
+            if (block.feedForward() instanceof MoeLayer moe) {
+                layers.add(moe);
+            }
+        }
+        return layers;
     }
 
     /**

@@ -1,5 +1,7 @@
 package org.moe4j.nn;
 
+import org.moe4j.moe.MoeConfig;
+
 /**
  * The shape of a GPT-style decoder.
  *
@@ -8,12 +10,20 @@ package org.moe4j.nn;
  * @param layers      transformer blocks
  * @param heads       attention heads; must divide {@code width}
  * @param width       model width D
- * @param hidden      hidden width F of the feed-forward layers (4·D in GPT-2)
+ * @param hidden      hidden width F of the dense feed-forward layers (4·D in GPT-2)
+ * @param moe         Mixture-of-Experts layers ({@code model.moe}); null for a dense model
  */
-public record ModelConfig(int vocabSize, int contextSize, int layers, int heads, int width, int hidden) {
+public record ModelConfig(int vocabSize, int contextSize, int layers, int heads, int width, int hidden,
+                          MoeConfig moe) {
 
-    /** The default small model: trains on two cores in a few minutes. */
+    /** The small dense model: trains on two cores in a few minutes. */
     public static final ModelConfig SMALL = new ModelConfig(256, 64, 4, 4, 128, 512);
+
+    /**
+     * The default model: {@link #SMALL} with an MoE layer in every block, 8 experts in 2 prototypes
+     * of hidden width 256, so each token's feed-forward compute equals the dense model's.
+     */
+    public static final ModelConfig SMALL_MOE = SMALL.withMoe(MoeConfig.DEFAULT);
 
     public ModelConfig {
         ConfigCheck.atLeast("model.vocab_size", vocabSize, 2);
@@ -27,13 +37,48 @@ public record ModelConfig(int vocabSize, int contextSize, int layers, int heads,
         }
     }
 
-    /** Number of parameters of the model this config describes. */
+    /** A dense model. */
+    public ModelConfig(int vocabSize, int contextSize, int layers, int heads, int width, int hidden) {
+        this(vocabSize, contextSize, layers, heads, width, hidden, null);
+    }
+
+    /** This shape with {@code moe} layers (null: dense). */
+    public ModelConfig withMoe(MoeConfig moe) {
+        return new ModelConfig(vocabSize, contextSize, layers, heads, width, hidden, moe);
+    }
+
+    /** Whether block {@code index} has an MoE layer. */
+    public boolean isMoeBlock(int index) {
+        return moe != null && moe.isMoeBlock(index);
+    }
+
+    /**
+     * Number of parameters of the model this config describes; for MoE layers with the built-in
+     * experts ({@code gelu}, {@code swiglu}). A custom expert's count is known only once built:
+     * count {@code GptModel.parameters()} then.
+     */
     public long parameterCount() {
-        long block = 2L * width                       // two norm gains
+        long attention = 2L * width                    // two norm gains
                 + (long) width * 3 * width + 3L * width  // qkv
-                + (long) width * width + width           // attention output projection
-                + 2L * width * hidden + hidden + width;  // MLP
-        return (long) vocabSize * width + (long) contextSize * width + layers * block + width
-                + (long) width * vocabSize + vocabSize;
+                + (long) width * width + width;          // attention output projection
+        long dense = 2L * width * hidden + hidden + width;
+        long total = (long) vocabSize * width + (long) contextSize * width + width + (long) width * vocabSize
+                + vocabSize;
+        for (int i = 0; i < layers; i++) {
+            total += attention + (isMoeBlock(i) ? moeParameters() : dense);
+        }
+        return total;
+    }
+
+    /** Parameters of one MoE layer with built-in experts: router plus E experts. */
+    private long moeParameters() {
+        long f = moe.hidden();
+        long perExpert = switch (moe.expert()) {
+            case "gelu" -> 2 * width * f + f + width;
+            case "swiglu" -> 3 * width * f;
+            default -> throw new IllegalStateException("parameter count of custom expert " + moe.expert()
+                    + " is not known from the config; count the built model's parameters");
+        };
+        return (long) width * moe.experts() + moe.experts() * perExpert;
     }
 }

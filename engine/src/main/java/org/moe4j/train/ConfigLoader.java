@@ -13,12 +13,19 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeSet;
+import org.moe4j.moe.MoeConfig;
 
 /**
  * Builds a {@link TrainConfig} from the defaults, a JSON file and {@code field=value} overrides, in
  * that order. Field names are the snake_case record component names, nested with a dot on the
  * command line ({@code model.width=256}) and as objects in JSON. An unknown field or a value of
  * the wrong type is an error that names the field and what is allowed.
+ *
+ * <p>The MoE settings live in {@code model.moe}; {@code moe.*} is accepted as a short form of
+ * {@code model.moe.*} (on the command line and as a top-level {@code "moe"} object in a file).
+ * {@code model.moe} may be set to null for a dense model; setting one of its fields when it is
+ * null starts again from {@link MoeConfig#DEFAULT}. A complete config read back with
+ * {@link #fromJson} that has no {@code model.moe} describes a dense model.
  */
 public final class ConfigLoader {
     private static final Gson GSON = new GsonBuilder()
@@ -26,6 +33,10 @@ public final class ConfigLoader {
             .serializeNulls()
             .setPrettyPrinting()
             .create();
+
+    /** Nested objects that may be null, and what they start from when a field of theirs is set. */
+    private static final Map<String, MoeConfig> NULLABLE = Map.of("model.moe", MoeConfig.DEFAULT);
+    private static final String MOE_ALIAS = "moe";
 
     private final JsonObject tree;
 
@@ -77,10 +88,19 @@ public final class ConfigLoader {
      * @param value not modified
      */
     public ConfigLoader set(String name, JsonElement value) {
+        if (name.equals(MOE_ALIAS) || name.startsWith(MOE_ALIAS + ".")) {
+            name = "model." + name;
+        }
         String[] path = name.split("\\.");
         JsonObject node = tree;
         for (int i = 0; i < path.length - 1; i++) {
             JsonElement child = node.get(path[i]);
+            if (child != null && child.isJsonNull()) {
+                child = defaultsOf(String.join(".", java.util.Arrays.copyOf(path, i + 1)));
+                if (child != null) {
+                    node.add(path[i], child);
+                }
+            }
             if (child == null || !child.isJsonObject()) {
                 throw unknown(name, node, "");
             }
@@ -116,23 +136,35 @@ public final class ConfigLoader {
         return GSON.toJson(config);
     }
 
-    /** Reads a config written by {@link #toJson}. */
+    /** Reads a complete config written by {@link #toJson}; one without {@code model.moe} is dense. */
     public static TrainConfig fromJson(String json) {
-        return new ConfigLoader(TrainConfig.DEFAULT).merge(json).build();
-    }
-
-    private ConfigLoader merge(String json) {
-        merge(tree, JsonParser.parseString(json).getAsJsonObject(), "");
-        return this;
+        JsonObject parsed = JsonParser.parseString(json).getAsJsonObject();
+        JsonElement model = parsed.get("model");
+        if (model != null && model.isJsonObject() && !model.getAsJsonObject().has(MOE_ALIAS)) {
+            model.getAsJsonObject().add(MOE_ALIAS, JsonNull.INSTANCE);
+        }
+        ConfigLoader loader = new ConfigLoader(TrainConfig.DEFAULT);
+        merge(loader.tree, parsed, "");
+        return loader.build();
     }
 
     private static void merge(JsonObject into, JsonObject from, String prefix) {
         for (Map.Entry<String, JsonElement> entry : from.entrySet()) {
             String key = entry.getKey();
+            if (prefix.isEmpty() && key.equals(MOE_ALIAS) && !into.has(key)) {
+                JsonObject model = new JsonObject();
+                model.add(MOE_ALIAS, entry.getValue());
+                merge(into, wrap("model", model), prefix);
+                continue;
+            }
             if (!into.has(key)) {
                 throw unknown(prefix + key, into, prefix);
             }
             JsonElement existing = into.get(key);
+            if (existing.isJsonNull() && entry.getValue().isJsonObject() && defaultsOf(prefix + key) != null) {
+                existing = defaultsOf(prefix + key);
+                into.add(key, existing);
+            }
             if (existing.isJsonObject() && entry.getValue().isJsonObject()) {
                 merge(existing.getAsJsonObject(), entry.getValue().getAsJsonObject(), prefix + key + ".");
             } else {
@@ -141,8 +173,26 @@ public final class ConfigLoader {
         }
     }
 
-    /** A value must have the JSON kind of the field it replaces: a number for a number, and so on. */
+    private static JsonObject wrap(String key, JsonElement value) {
+        JsonObject object = new JsonObject();
+        object.add(key, value);
+        return object;
+    }
+
+    /** The JSON tree a null nested object at {@code path} starts from, or null if it is not one. */
+    private static JsonObject defaultsOf(String path) {
+        MoeConfig defaults = NULLABLE.get(path);
+        return defaults == null ? null : GSON.toJsonTree(defaults).getAsJsonObject();
+    }
+
+    /**
+     * A value must have the JSON kind of the field it replaces: a number for a number, and so on; a
+     * nested object that may be null may be set to null.
+     */
     private static JsonElement checkType(String name, JsonElement existing, JsonElement value) {
+        if (value.isJsonNull() && NULLABLE.containsKey(name)) {
+            return value;
+        }
         boolean wantNumber = existing.isJsonPrimitive() && existing.getAsJsonPrimitive().isNumber();
         boolean wantBoolean = existing.isJsonPrimitive() && existing.getAsJsonPrimitive().isBoolean();
         boolean wantObject = existing.isJsonObject();

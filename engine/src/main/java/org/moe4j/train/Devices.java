@@ -5,6 +5,8 @@ import java.util.List;
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.JvmDevice;
 import org.moe4j.kernels.lib.GemmSimd;
+import org.moe4j.kernels.lib.ElementwiseSimd;
+import org.moe4j.kernels.lib.MoeSimd;
 import org.moe4j.kernels.opencl.OpenClDevice;
 import org.moe4j.kernels.opencl.OpenClDeviceInfo;
 
@@ -24,6 +26,8 @@ public final class Devices {
         if (name.equals("jvm")) {
             JvmDevice device = new JvmDevice();
             GemmSimd.registerOn(device);
+            MoeSimd.registerOn(device);
+            ElementwiseSimd.registerOn(device);
             return device;
         }
         if (name.equals("opencl") || name.startsWith("opencl:")) {

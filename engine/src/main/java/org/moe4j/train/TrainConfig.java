@@ -48,8 +48,8 @@ public record TrainConfig(
         int corpusBytes,
         String device) {
 
-    /** The defaults: the small model on the built-in corpus, a few minutes on two cores. */
-    public static final TrainConfig DEFAULT = new TrainConfig(ModelConfig.SMALL, 300, 16, 3e-3, 3e-4, 30, 0.1,
+    /** The defaults: the small MoE model (2 top-1 prototyping) on the built-in corpus, a few minutes on two cores. */
+    public static final TrainConfig DEFAULT = new TrainConfig(ModelConfig.SMALL_MOE, 300, 16, 3e-3, 3e-4, 30, 0.1,
             0.9, 0.95, 1e-8, 1.0, 1337, 10, 100, 8, 100, null, 400_000, "jvm");
 
     public TrainConfig {

@@ -11,6 +11,8 @@ import java.util.Map;
 import org.moe4j.data.Batch;
 import org.moe4j.data.TokenDataset;
 import org.moe4j.kernels.Device;
+import org.moe4j.moe.MoeLayer;
+import org.moe4j.moe.RoutingStats;
 import org.moe4j.nn.GptModel;
 import org.moe4j.tensor.Tape;
 import org.moe4j.tensor.Tensor;
@@ -20,7 +22,8 @@ import org.moe4j.train.metrics.ProgressBar;
 /**
  * The training loop: sample a batch, forward, backward, clip, AdamW step; metrics every
  * {@code log_every} steps, held-out evaluation every {@code eval_every}, checkpoints every
- * {@code checkpoint_every} and at the end. A run started from a checkpoint continues exactly
+ * {@code checkpoint_every} and at the end. At each metrics line the MoE layers' routing statistics
+ * of that step go with it (see {@link RoutingSummary}). A run started from a checkpoint continues exactly
  * where the checkpoint was written: same parameters, moments, step and data order.
  *
  * <p>A loss that is not finite stops training with {@link TrainingDivergedException}; the last
@@ -94,7 +97,7 @@ public final class Trainer {
                 double tokensPerSecond = windowSteps * (double) config.tokensPerStep()
                         / Math.max(1e-9, (System.nanoTime() - windowStart) / 1e9);
                 if (log || progress.inPlace()) {
-                    progress.update(step, result.loss(), lr, tokensPerSecond);
+                    progress.update(step, result.loss(), lr, tokensPerSecond, RoutingSummary.shortForm(result.routing()));
                 }
                 if (log) {
                     Map<String, Object> line = new LinkedHashMap<>();
@@ -103,6 +106,7 @@ public final class Trainer {
                     line.put("lr", lr);
                     line.put("tokens_per_s", tokensPerSecond);
                     line.put("grad_norm", result.gradNorm());
+                    RoutingSummary.addTo(line, result.routing());
                     if (evaluate) {
                         double evalLoss = Evaluator.loss(model, dataset, config);
                         line.put("eval_loss", evalLoss);
@@ -146,11 +150,17 @@ public final class Trainer {
             throw new TrainingDivergedException("loss is " + value + " at step " + (step + 1)
                     + "; training stopped, the last checkpoint in " + run.path() + " is kept");
         }
+        Map<Integer, RoutingStats> routing = new LinkedHashMap<>();
+        for (int i = 0; i < model.blocks().size(); i++) {
+            if (model.blocks().get(i).feedForward() instanceof MoeLayer moe) {
+                routing.put(i, moe.lastStats());
+            }
+        }
         tape.backward(loss);
         double norm = GradientClipper.clip(device, model.parameters().values(), config.gradClip());
         optimizer.step(lr);
         optimizer.zeroGrad();
-        return new StepResult(value, norm);
+        return new StepResult(value, norm, routing);
     }
 
     private void saveCheckpoint() throws IOException {
@@ -158,6 +168,7 @@ public final class Trainer {
         Checkpoint.save(run.checkpoint(), config, step, dataset.rngState(), model.parameters(), optimizer);
     }
 
-    private record StepResult(float loss, double gradNorm) {
+    /** @param routing routing statistics of the step's MoE layers by block index */
+    private record StepResult(float loss, double gradNorm, Map<Integer, RoutingStats> routing) {
     }
 }

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.moe4j.moe.MoeConfig;
 import picocli.CommandLine;
 
 /** Exit codes and messages of the command line for bad input. */
@@ -95,6 +96,25 @@ class MainTest {
         String listing = bytes.toString(StandardCharsets.UTF_8);
         assertTrue(listing.contains("16 configurations x 2 seeds = 32 runs"), listing);
         assertTrue(listing.contains("2top1-cf0.5-s2  model.moe.router=prototype, model.moe.k=2"), listing);
+    }
+
+    @Test
+        void moeFlagsSetTheModelsMoeFields() {
+        TrainCommand train = new TrainCommand();
+        new CommandLine(train).parseArgs("--router", "topk", "--k", "2", "--experts", "16", "--expert", "swiglu",
+                "--capacity-factor", "1.5");
+        MoeConfig moe = train.config().model().moe();
+        assertEquals(new MoeConfig("topk", 16, 2, 1.5, MoeConfig.DEFAULT.evalCapacityFactor(), false,
+                MoeConfig.DEFAULT.auxLossCoef(), MoeConfig.DEFAULT.zLossCoef(), 0.0, "swiglu",
+                MoeConfig.DEFAULT.hidden(), 1), moe);
+    }
+
+    @Test
+    void badMoeSettingsAreUsageErrorsNamingTheField() {
+        assertEquals(Main.EXIT_USAGE, run("train", "--experts", "6", "--k", "4", "--run-dir", dir.toString()));
+        assertTrue(err.toString().contains("moe.experts=6 is not divisible by moe.k=4"), err.toString());
+        assertEquals(Main.EXIT_USAGE, run("train", "--expert", "com.example.Missing", "--run-dir", dir.toString()));
+        assertTrue(err.toString().contains("moe.expert=com.example.Missing"), err.toString());
     }
 
     @Test

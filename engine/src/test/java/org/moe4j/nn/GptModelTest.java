@@ -2,9 +2,11 @@ package org.moe4j.nn;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.junit.jupiter.api.Test;
 import org.moe4j.kernels.JvmDevice;
+import org.moe4j.moe.MoeConfig;
 import org.moe4j.random.SplitMix64;
 import org.moe4j.tensor.GradCheck;
 import org.moe4j.tensor.Tape;
@@ -18,6 +20,20 @@ class GptModelTest {
         GptModel model = new GptModel(TINY, new JvmDevice(1, false), 3);
         long total = model.parameters().values().stream().mapToLong(Tensor::size).sum();
         assertEquals(TINY.parameterCount(), total);
+    }
+
+    @Test
+    void parameterCountOfMoeModelsMatchesTheConfig() {
+        for (String expert : new String[] {"gelu", "swiglu"}) {
+            ModelConfig config = TINY.withMoe(new MoeConfig("prototype", 4, 2, 1.25, 2, false, 0.01, 0.001, 0, expert,
+                    6, 2));
+            GptModel model = new GptModel(config, new JvmDevice(1, false), 3);
+            long total = model.parameters().values().stream().mapToLong(Tensor::size).sum();
+            assertEquals(config.parameterCount(), total, expert);
+            assertEquals(1, model.moeLayers().size(), "every 2nd of 2 blocks");
+            assertTrue(model.parameters().containsKey("blocks.1.ffn.router.weight"));
+            assertTrue(model.parameters().containsKey("blocks.0.ffn.up.weight"));
+        }
     }
 
     @Test

@@ -12,12 +12,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.moe4j.kernels.Device;
 import org.moe4j.train.checkpoint.CheckpointFormatException;
+import org.moe4j.train.metrics.MetricsLog;
 
 /** Determinism, resuming and checkpoint refusal of the training loop, on a tiny model. */
 class TrainerTest {
@@ -26,7 +28,9 @@ class TrainerTest {
             .set("model.context_size", "16").set("model.layers", "2").set("model.heads", "2")
             .set("model.width", "16").set("model.hidden", "32").set("batch_size", "4").set("steps", "8")
             .set("warmup_steps", "2").set("log_every", "2").set("eval_every", "4").set("eval_batches", "2")
-            .set("checkpoint_every", "4").set("corpus_bytes", "20000").build();
+            .set("checkpoint_every", "4").set("corpus_bytes", "20000").set("moe.experts", "4").set("moe.hidden", "16")
+            .build();
+    private static final TrainConfig TINY_DENSE = new ConfigLoader(TINY).set("model.moe", "null").build();
 
     private static Device device;
 
@@ -54,11 +58,44 @@ class TrainerTest {
     }
 
     @Test
+    void denseModelIsStillDeterministic() throws IOException {
+        assertEquals(train(TINY_DENSE, dir.resolve("a")), train(TINY_DENSE, dir.resolve("b")));
+    }
+
+    @Test
+    void metricsHoldRoutingStatisticsOfEveryMoeLayer() throws IOException {
+        Path runDir = dir.resolve("moe");
+        train(TINY, runDir);
+        List<Map<String, Object>> lines = MetricsLog.read(runDir);
+        Map<String, Object> first = lines.get(0);
+        assertTrue(first.containsKey("aux_loss") && first.containsKey("z_loss"), first.toString());
+        List<?> layers = (List<?>) first.get("moe");
+        assertEquals(TINY.model().layers(), layers.size());
+        Map<?, ?> layer = (Map<?, ?>) layers.get(1);
+        assertEquals(1L, layer.get("block"));
+        for (String key : List.of("tokens_per_expert_routed", "tokens_per_expert", "max_mean_load", "load_cv",
+                "drop_fraction", "router_entropy", "aux_loss", "z_loss")) {
+            assertTrue(layer.containsKey(key), key + " missing from " + layer);
+        }
+        double routed = ((List<?>) layer.get("tokens_per_expert_routed")).stream()
+                .mapToDouble(v -> ((Number) v).doubleValue()).sum();
+        assertEquals(2.0 * TINY.tokensPerStep(), routed, "2 top-1: two assignments per token");
+        train(TINY_DENSE, dir.resolve("dense"));
+        assertTrue(!MetricsLog.read(dir.resolve("dense")).get(0).containsKey("moe"), "a dense model has no routing");
+    }
+
+    @Test
     void resumingFromACheckpointContinuesTheSameCurve() throws IOException {
-        List<Float> uninterrupted = train(TINY, dir.resolve("full"));
+        for (TrainConfig config : List.of(TINY, TINY_DENSE)) {
+            resumes(config, dir.resolve(config.model().moe() == null ? "dense" : "moe"));
+        }
+    }
+
+    private static void resumes(TrainConfig config, Path dir) throws IOException {
+        List<Float> uninterrupted = train(config, dir.resolve("full"));
 
         RunDirectory run = RunDirectory.at(dir.resolve("split"));
-        Trainer firstHalf = Trainer.start(TINY, device, run, QUIET);
+        Trainer firstHalf = Trainer.start(config, device, run, QUIET);
         firstHalf.runUntil(4);
         Trainer secondHalf = Trainer.resume(Checkpoint.load(run.checkpoint()), device, run, QUIET);
         assertEquals(4, secondHalf.step());

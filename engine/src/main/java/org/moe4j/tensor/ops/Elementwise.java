@@ -38,4 +38,34 @@ public final class Elementwise {
         }
         return out;
     }
+    /**
+     * {@code out = a * b} element by element (gates, noise). {@code a} and {@code b} must have the
+     * same shape; they may be the same tensor. Not modified.
+     */
+    public static Tensor multiply(Tape tape, Tensor a, Tensor b) {
+        if (!Arrays.equals(a.shape(), b.shape())) {
+            throw new IllegalArgumentException("multiply: shapes " + Arrays.toString(a.shape()) + " and "
+                    + Arrays.toString(b.shape()) + " differ");
+        }
+        int n = a.size();
+        boolean recorded = tape.needsGrad(a, b);
+        Tensor out = tape.output(recorded, a.shape());
+        Device device = tape.device();
+        device.launch(org.moe4j.kernels.lib.Elementwise.grid(n), org.moe4j.kernels.lib.Elementwise::multiply,
+                out.data(), a.data(), b.data(), n);
+        if (recorded) {
+            tape.record(() -> {
+                float[] dout = out.grad();
+                if (a.requiresGrad()) {
+                    device.launch(org.moe4j.kernels.lib.Elementwise.grid(n),
+                            org.moe4j.kernels.lib.Elementwise::multiplyBackward, a.grad(), dout, b.data(), n);
+                }
+                if (b.requiresGrad()) {
+                    device.launch(org.moe4j.kernels.lib.Elementwise.grid(n),
+                            org.moe4j.kernels.lib.Elementwise::multiplyBackward, b.grad(), dout, a.data(), n);
+                }
+            });
+        }
+        return out;
+    }
 }

@@ -49,6 +49,11 @@ public final class ProgressBar {
 
     /** Shows progress after {@code step} (1-based) of the total; NaN values are shown as {@code -}. */
     public void update(long step, double loss, double lr, double tokensPerSecond) {
+        update(step, loss, lr, tokensPerSecond, "");
+    }
+
+    /** As {@link #update(long, double, double, double)}, with {@code extra} (routing, say) after the loss. */
+    public void update(long step, double loss, double lr, double tokensPerSecond, String extra) {
         long now = nanoTime.getAsLong();
         if (firstStep < 0) {
             firstStep = step;
@@ -57,7 +62,7 @@ public final class ProgressBar {
         double eta = step > firstStep
                 ? (now - firstNanos) / 1e9 / (step - firstStep) * (totalSteps - step)
                 : Double.NaN;
-        String line = line(step, totalSteps, loss, lr, tokensPerSecond, eta);
+        String line = line(step, totalSteps, loss, lr, tokensPerSecond, eta, extra);
         if (inPlace) {
             // Pad over the rest of a longer previous line.
             out.print("\r" + line + " ".repeat(Math.max(0, lastLength - line.length())));
@@ -84,8 +89,15 @@ public final class ProgressBar {
     /** The whole progress line for these values; {@code etaSeconds} NaN shows {@code ?}. */
     public static String line(long step, long totalSteps, double loss, double lr, double tokensPerSecond,
             double etaSeconds) {
+        return line(step, totalSteps, loss, lr, tokensPerSecond, etaSeconds, "");
+    }
+
+    /** The progress line with {@code extra} after the loss (left out when empty). */
+    public static String line(long step, long totalSteps, double loss, double lr, double tokensPerSecond,
+            double etaSeconds, String extra) {
         return "step " + step + "/" + totalSteps + " [" + bar(step, totalSteps, BAR_WIDTH) + "] loss "
-                + (Double.isNaN(loss) ? "-" : String.format(Locale.ROOT, "%.3f", loss)) + " lr " + formatLr(lr)
+                + (Double.isNaN(loss) ? "-" : String.format(Locale.ROOT, "%.3f", loss))
+                + (extra == null || extra.isEmpty() ? "" : " " + extra) + " lr " + formatLr(lr)
                 + " " + formatRate(tokensPerSecond) + " tok/s eta " + formatDuration(etaSeconds);
     }
 

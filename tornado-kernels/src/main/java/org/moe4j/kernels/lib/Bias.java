@@ -54,4 +54,54 @@ public final class Bias {
         }
         dbias[j] += sum;
     }
+    /** One work-item per element of {@code out (batch, rows, o)}: {@link #addBiasBatched}. */
+    public static Grid gridBatched(int batch, int rows, int o) {
+        return Grid.of(batch * rows * o);
+    }
+
+    /** One work-item per (batch, column): {@link #biasBackwardBatched}. */
+    public static Grid gridBackwardBatched(int batch, int o) {
+        return Grid.of(batch * o);
+    }
+
+    /**
+     * One work-item adds {@code bias[e,c]} to {@code out[e,r,c]}: a bias per matrix of a batch
+     * (per expert).
+     *
+     * <pre>
+     * out  (batch,rows,O)  modified
+     * bias (batch,O)
+     * </pre>
+     */
+    public static void addBiasBatched(KernelContext ctx, float[] out, float[] bias, int batch, int rows, int o) {
+        int idx = ctx.globalIdx;
+        if (idx >= batch * rows * o) {
+            return;
+        }
+        int e = idx / (rows * o);
+        out[idx] += bias[e * o + idx % o];
+    }
+
+    /**
+     * One work-item adds the gradient of {@code bias[e,c]}: the sum of {@code dout[e,r,c]} over rows
+     * in order.
+     *
+     * <pre>
+     * dbias (batch,O)       accumulated
+     * dout  (batch,rows,O)
+     * </pre>
+     */
+    public static void biasBackwardBatched(KernelContext ctx, float[] dbias, float[] dout, int batch, int rows, int o) {
+        int idx = ctx.globalIdx;
+        if (idx >= batch * o) {
+            return;
+        }
+        int e = idx / o;
+        int c = idx - e * o;
+        float sum = 0f;
+        for (int r = 0; r < rows; r++) {
+            sum += dout[(e * rows + r) * o + c];
+        }
+        dbias[idx] += sum;
+    }
 }

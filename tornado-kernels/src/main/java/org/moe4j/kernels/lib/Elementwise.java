@@ -96,4 +96,37 @@ public final class Elementwise {
         }
         out[i] = scalar[0] * s;
     }
+    /**
+     * One work-item writes {@code out[i] = a[i] * b[i]}.
+     *
+     * <pre>
+     * out (N)  written
+     * a   (N)
+     * b   (N)
+     * </pre>
+     */
+    public static void multiply(KernelContext ctx, float[] out, float[] a, float[] b, int n) {
+        int i = ctx.globalIdx;
+        if (i >= n) {
+            return;
+        }
+        out[i] = a[i] * b[i];
+    }
+
+    /**
+     * One work-item adds the gradient of one factor of a product: {@code da[i] += dout[i] * b[i]}.
+     *
+     * <pre>
+     * da   (N)  accumulated
+     * dout (N)
+     * b    (N)  the other factor
+     * </pre>
+     */
+    public static void multiplyBackward(KernelContext ctx, float[] da, float[] dout, float[] b, int n) {
+        int i = ctx.globalIdx;
+        if (i >= n) {
+            return;
+        }
+        da[i] += dout[i] * b[i];
+    }
 }

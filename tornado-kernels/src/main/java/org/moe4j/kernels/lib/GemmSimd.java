@@ -51,6 +51,9 @@ public final class GemmSimd {
         device.override(Gemm::matmul, GemmSimd::matmul);
         device.override(Gemm::matmulTransB, GemmSimd::matmulTransB);
         device.override(Gemm::matmulTransA, GemmSimd::matmulTransA);
+        device.override(BatchedGemm::matmul, GemmSimd::matmulBatched);
+        device.override(BatchedGemm::matmulTransB, GemmSimd::matmulTransBBatched);
+        device.override(BatchedGemm::matmulTransA, GemmSimd::matmulTransABatched);
     }
 
     /**
@@ -62,7 +65,7 @@ public final class GemmSimd {
      */
     public static void matmul(float[] c, float[] a, float[] b, int m, int n, int k, float beta) {
         checkShapes("matmul", c, a, b, m, n, k);
-        run(c, a, b, m, n, k, beta, k, 1, false);
+        run(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, false);
     }
 
     /**
@@ -74,7 +77,7 @@ public final class GemmSimd {
      */
     public static void matmulTransB(float[] c, float[] a, float[] b, int m, int n, int k, float beta) {
         checkShapes("matmulTransB", c, a, b, m, n, k);
-        run(c, a, b, m, n, k, beta, k, 1, true);
+        run(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, true);
     }
 
     /**
@@ -86,7 +89,55 @@ public final class GemmSimd {
      */
     public static void matmulTransA(float[] c, float[] a, float[] b, int m, int n, int k, float beta) {
         checkShapes("matmulTransA", c, a, b, m, n, k);
-        run(c, a, b, m, n, k, beta, 1, m, false);
+        run(c, 0, a, 0, b, 0, m, n, k, beta, 1, m, false);
+    }
+
+    /**
+     * {@code C[e] = A[e]·B[e] + beta·C[e]} for each of {@code batch} matrices stored one after another.
+     *
+     * @param c (batch, m, n); read only when {@code beta != 0}. Modified
+     * @param a (batch, m, k). Not modified
+     * @param b (batch, k, n). Not modified
+     */
+    public static void matmulBatched(float[] c, float[] a, float[] b, int batch, int m, int n, int k, float beta) {
+        checkShapes("matmulBatched", c, a, b, batch, m, n, k);
+        runBatched(c, a, b, batch, m, n, k, beta, k, 1, false);
+    }
+
+    /**
+     * {@code C[e] = A[e]·B[e]ᵀ + beta·C[e]} for each of {@code batch} matrices.
+     *
+     * @param c (batch, m, n); read only when {@code beta != 0}. Modified
+     * @param a (batch, m, k). Not modified
+     * @param b (batch, n, k). Not modified
+     */
+    public static void matmulTransBBatched(float[] c, float[] a, float[] b, int batch, int m, int n, int k,
+                                           float beta) {
+        checkShapes("matmulTransBBatched", c, a, b, batch, m, n, k);
+        runBatched(c, a, b, batch, m, n, k, beta, k, 1, true);
+    }
+
+    /**
+     * {@code C[e] = A[e]ᵀ·B[e] + beta·C[e]} for each of {@code batch} matrices.
+     *
+     * @param c (batch, m, n); read only when {@code beta != 0}. Modified
+     * @param a (batch, k, m). Not modified
+     * @param b (batch, k, n). Not modified
+     */
+    public static void matmulTransABatched(float[] c, float[] a, float[] b, int batch, int m, int n, int k,
+                                           float beta) {
+        checkShapes("matmulTransABatched", c, a, b, batch, m, n, k);
+        runBatched(c, a, b, batch, m, n, k, beta, 1, m, false);
+    }
+
+    private static void checkShapes(String op, float[] c, float[] a, float[] b, int batch, int m, int n, int k) {
+        if (batch < 0) {
+            throw new IllegalArgumentException(op + ": negative batch " + batch);
+        }
+        checkShapes(op, c, a, b, m, n, k);
+        check(op, "c", c, (long) batch * m * n);
+        check(op, "a", a, (long) batch * m * k);
+        check(op, "b", b, (long) batch * k * n);
     }
 
     private static void checkShapes(String op, float[] c, float[] a, float[] b, int m, int n, int k) {
@@ -112,21 +163,49 @@ public final class GemmSimd {
      * {@code C = A·B + beta·C}, A element (i, p) at {@code a[i*ars + p*acs]}, B (k, n) or, when
      * {@code transB}, (n, k).
      */
-    private static void run(float[] c, float[] a, float[] b, int m, int n, int k, float beta,
-                            int ars, int acs, boolean transB) {
+    private static void run(float[] c, int cOff, float[] a, int aOff, float[] b, int bOff, int m, int n, int k,
+                            float beta, int ars, int acs, boolean transB) {
+        List<RecursiveAction> tasks = new ArrayList<>();
+        addTiles(tasks, c, cOff, a, aOff, b, bOff, m, n, k, beta, ars, acs, transB, threads(), (long) m * n * k);
+        ForkJoinTask.invokeAll(tasks);
+    }
+
+    /** All {@code batch} products as one set of tasks, so that small experts still fill the threads. */
+    private static void runBatched(float[] c, float[] a, float[] b, int batch, int m, int n, int k, float beta,
+                                   int ars, int acs, boolean transB) {
+        List<RecursiveAction> tasks = new ArrayList<>();
+        int threads = threads();
+        long work = (long) batch * m * n * k;
+        for (int e = 0; e < batch; e++) {
+            addTiles(tasks, c, e * m * n, a, e * m * k, b, e * k * n, m, n, k, beta, ars, acs, transB,
+                    Math.max(1, Math.ceilDiv(threads, Math.max(1, batch))), work);
+        }
+        ForkJoinTask.invokeAll(tasks);
+    }
+
+    private static int threads() {
+        ForkJoinPool pool = ForkJoinTask.getPool();
+        return pool != null ? pool.getParallelism() : ForkJoinPool.getCommonPoolParallelism();
+    }
+
+    /**
+     * Adds the tasks of one product to {@code tasks}; a product that is small (all of {@code work}
+     * multiply-adds below {@link #SERIAL_WORK}) or runs on one thread is computed here and adds none.
+     */
+    private static void addTiles(List<RecursiveAction> tasks, float[] c, int cOff, float[] a, int aOff, float[] b,
+                                 int bOff, int m, int n, int k, float beta, int ars, int acs, boolean transB,
+                                 int threads, long work) {
         if (m == 0 || n == 0) {
             return;
         }
         if (k == 0) {
             for (int i = 0; i < m * n; i++) {
-                c[i] = beta == 0f ? 0f : beta * c[i];
+                c[cOff + i] = beta == 0f ? 0f : beta * c[cOff + i];
             }
             return;
         }
-        ForkJoinPool pool = ForkJoinTask.getPool();
-        int threads = pool != null ? pool.getParallelism() : ForkJoinPool.getCommonPoolParallelism();
-        if (threads <= 1 || (long) m * n * k < SERIAL_WORK) {
-            tile(c, a, b, n, k, beta, ars, acs, transB, 0, m, 0, n);
+        if (threads() <= 1 || work < SERIAL_WORK) {
+            tile(c, cOff, a, aOff, b, bOff, n, k, beta, ars, acs, transB, 0, m, 0, n);
             return;
         }
         // About `wanted` tiles of whole micro-blocks. Every tile packs its rows of A and its columns of
@@ -139,7 +218,6 @@ public final class GemmSimd {
         rowTiles = Math.clamp(Math.ceilDiv(wanted, colTiles), rowTiles, maxRowTiles);
         int rowsPerTile = roundUp(Math.ceilDiv(m, rowTiles), MR);
         int colsPerTile = roundUp(Math.ceilDiv(n, colTiles), NR);
-        List<RecursiveAction> tasks = new ArrayList<>();
         for (int r0 = 0; r0 < m; r0 += rowsPerTile) {
             for (int c0 = 0; c0 < n; c0 += colsPerTile) {
                 int rowFrom = r0;
@@ -149,12 +227,11 @@ public final class GemmSimd {
                 tasks.add(new RecursiveAction() {
                     @Override
                     protected void compute() {
-                        tile(c, a, b, n, k, beta, ars, acs, transB, rowFrom, rowTo, colFrom, colTo);
+                        tile(c, cOff, a, aOff, b, bOff, n, k, beta, ars, acs, transB, rowFrom, rowTo, colFrom, colTo);
                     }
                 });
             }
         }
-        ForkJoinTask.invokeAll(tasks);
     }
 
     private static int roundUp(int x, int multiple) {
@@ -170,8 +247,8 @@ public final class GemmSimd {
      * {@link #MC} rows, A is packed into micro-panels ({@code [p][MR]} per {@value #MR} rows) and each
      * B panel into {@code [p][NR]}, so the micro-kernels read both contiguously.
      */
-    private static void tile(float[] c, float[] a, float[] b, int n, int k, float beta, int ars, int acs,
-                             boolean transB, int r0, int r1, int c0, int c1) {
+    private static void tile(float[] c, int cOff, float[] a, int aOff, float[] b, int bOff, int n, int k,
+                             float beta, int ars, int acs, boolean transB, int r0, int r1, int c0, int c1) {
         float[][] scratch = SCRATCH.get();
         float[] ap = scratch[0];
         float[] bp = scratch[1];
@@ -183,25 +260,25 @@ public final class GemmSimd {
             float scale = p0 > 0 ? 1f : beta;
             for (int rb = r0; rb < r1; rb += MC) {
                 int re = Math.min(r1, rb + MC);
-                packA(a, ars, acs, rb, re, p0, p1, ap);
+                packA(a, aOff, ars, acs, rb, re, p0, p1, ap);
                 for (int j = c0; j < c1; j += NR) {
                     int w = Math.min(NR, c1 - j);
-                    packB(b, n, k, transB, j, w, p0, p1, bp);
+                    packB(b, bOff, n, k, transB, j, w, p0, p1, bp);
                     for (int i = rb; i < re; i += MR) {
                         int rows = Math.min(MR, re - i);
-                        int aOff = (i - rb) * kc;
+                        int apOff = (i - rb) * kc;
                         if (rows == MR && w == NR) {
-                            block6x2(c, ap, aOff, bp, i * n + j, n, kc, load, scale);
+                            block6x2(c, ap, apOff, bp, cOff + i * n + j, n, kc, load, scale);
                             continue;
                         }
                         for (int r = 0; r < rows; r++) {
-                            int cOff = (i + r) * n + j;
+                            int at = cOff + (i + r) * n + j;
                             int jj = 0;
                             for (; jj + VL <= w; jj += VL) {
-                                row1(c, ap, aOff + r, bp, jj, cOff + jj, kc, load, scale);
+                                row1(c, ap, apOff + r, bp, jj, at + jj, kc, load, scale);
                             }
                             for (; jj < w; jj++) {
-                                scalar(c, ap, aOff + r, bp, jj, cOff + jj, kc, load, scale);
+                                scalar(c, ap, apOff + r, bp, jj, at + jj, kc, load, scale);
                             }
                         }
                     }
@@ -211,21 +288,21 @@ public final class GemmSimd {
     }
 
     /** {@code ap[(i - rb)·kc + (p - p0)·MR + r] = A[i + r][p]} for micro-panels of MR rows from rb. */
-    private static void packA(float[] a, int ars, int acs, int rb, int re, int p0, int p1, float[] ap) {
+    private static void packA(float[] a, int aOff, int ars, int acs, int rb, int re, int p0, int p1, float[] ap) {
         int kc = p1 - p0;
         for (int i = rb; i < re; i += MR) {
             int rows = Math.min(MR, re - i);
             int base = (i - rb) * kc;
             if (acs == 1) {
                 for (int r = 0; r < rows; r++) {
-                    int src = (i + r) * ars + p0;
+                    int src = aOff + (i + r) * ars + p0;
                     for (int q = 0; q < kc; q++) {
                         ap[base + q * MR + r] = a[src + q];
                     }
                 }
             } else {
                 for (int q = 0; q < kc; q++) {
-                    int src = i * ars + (p0 + q) * acs;
+                    int src = aOff + i * ars + (p0 + q) * acs;
                     for (int r = 0; r < rows; r++) {
                         ap[base + q * MR + r] = a[src + r * ars];
                     }
@@ -235,24 +312,24 @@ public final class GemmSimd {
     }
 
     /** {@code bp[(p - p0)·NR + jj] = B[p][j + jj]} for {@code jj < w}, from B (k, n) or Bᵀ (n, k). */
-    private static void packB(float[] b, int n, int k, boolean transB, int j, int w, int p0, int p1, float[] bp) {
+    private static void packB(float[] b, int bOff, int n, int k, boolean transB, int j, int w, int p0, int p1, float[] bp) {
         int kc = p1 - p0;
         if (transB) {
             for (int jj = 0; jj < w; jj++) {
-                int src = (j + jj) * k + p0;
+                int src = bOff + (j + jj) * k + p0;
                 for (int q = 0; q < kc; q++) {
                     bp[q * NR + jj] = b[src + q];
                 }
             }
         } else if (w == NR) {
             for (int q = 0; q < kc; q++) {
-                int src = (p0 + q) * n + j;
+                int src = bOff + (p0 + q) * n + j;
                 FloatVector.fromArray(S, b, src).intoArray(bp, q * NR);
                 FloatVector.fromArray(S, b, src + VL).intoArray(bp, q * NR + VL);
             }
         } else {
             for (int q = 0; q < kc; q++) {
-                System.arraycopy(b, (p0 + q) * n + j, bp, q * NR, w);
+                System.arraycopy(b, bOff + (p0 + q) * n + j, bp, q * NR, w);
             }
         }
     }

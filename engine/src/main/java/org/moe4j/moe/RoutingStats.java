@@ -1,0 +1,119 @@
+package org.moe4j.moe;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What one forward pass of an MoE layer did with its tokens: the numbers the M6-T questions are
+ * about (load imbalance, drops, router confidence, auxiliary losses).
+ *
+ * @param tokens                 N, tokens in the pass
+ * @param capacity               C, slots per expert
+ * @param tokensPerExpertRouted  (E) assignments the router chose for each expert, before capacity
+ * @param tokensPerExpert        (E) assignments each expert kept, after capacity
+ * @param maxMeanLoad            max / mean of {@code tokensPerExpertRouted} (1 when balanced)
+ * @param loadCv                 coefficient of variation (population std / mean) of the same
+ * @param dropFraction           assignments dropped by capacity over assignments chosen; for expert
+ *                               choice, the fraction of tokens no expert took
+ * @param routerEntropy          mean over tokens (and prototypes) of the entropy, in nats, of the
+ *                               router's probability distribution
+ * @param auxLoss                load-balancing loss (0 for expert choice)
+ * @param zLoss                  router z-loss
+ */
+public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRouted, double[] tokensPerExpert,
+                           double maxMeanLoad, double loadCv, double dropFraction, double routerEntropy,
+                           double auxLoss, double zLoss) {
+
+    /**
+     * Statistics of a routed pass, computed on the host.
+     *
+     * @param routed       (E) before capacity
+     * @param kept         (E) after capacity
+     * @param slot         (N,J) the plan's slots, for tokens that no expert took
+     * @param probs        (N,E) gate probabilities, a softmax per group
+     * @param expertChoice whether drops count tokens (expert choice) rather than assignments
+     */
+    static RoutingStats of(int tokens, int capacity, int[] routed, int[] kept, int[] slot, int perToken,
+                           float[] probs, int groups, boolean expertChoice, double aux, double z) {
+        int e = routed.length;
+        double[] before = new double[e];
+        double[] after = new double[e];
+        double routedSum = 0;
+        double keptSum = 0;
+        double max = 0;
+        for (int x = 0; x < e; x++) {
+            before[x] = routed[x];
+            after[x] = kept[x];
+            routedSum += routed[x];
+            keptSum += kept[x];
+            max = Math.max(max, routed[x]);
+        }
+        double mean = routedSum / e;
+        double variance = 0;
+        for (double b : before) {
+            variance += (b - mean) * (b - mean);
+        }
+        variance /= e;
+        double maxMean = mean > 0 ? max / mean : 0;
+        double cv = mean > 0 ? Math.sqrt(variance) / mean : 0;
+        double drop;
+        if (expertChoice) {
+            int untouched = 0;
+            for (int t = 0; t < tokens; t++) {
+                boolean any = false;
+                for (int j = 0; j < perToken; j++) {
+                    any |= slot[t * perToken + j] >= 0;
+                }
+                untouched += any ? 0 : 1;
+            }
+            drop = tokens > 0 ? (double) untouched / tokens : 0;
+        } else {
+            drop = routedSum > 0 ? (routedSum - keptSum) / routedSum : 0;
+        }
+        return new RoutingStats(tokens, capacity, before, after, maxMean, cv, drop, entropy(probs, tokens, e, groups),
+                aux, z);
+    }
+
+    /** Mean entropy of each (token, group) distribution, in nats. */
+    private static double entropy(float[] probs, int n, int e, int groups) {
+        if (n == 0) {
+            return 0;
+        }
+        int size = e / groups;
+        double total = 0;
+        for (int t = 0; t < n; t++) {
+            for (int g = 0; g < groups; g++) {
+                double h = 0;
+                for (int i = 0; i < size; i++) {
+                    double p = probs[t * e + g * size + i];
+                    if (p > 0) {
+                        h -= p * Math.log(p);
+                    }
+                }
+                total += h;
+            }
+        }
+        return total / ((double) n * groups);
+    }
+
+    /** The JSON form written to the metrics log, snake_case keys. */
+    public Map<String, Object> toMap() {
+        Map<String, Object> map = new LinkedHashMap<>();
+        map.put("tokens_per_expert_routed", tokensPerExpertRouted);
+        map.put("tokens_per_expert", tokensPerExpert);
+        map.put("capacity", capacity);
+        map.put("max_mean_load", maxMeanLoad);
+        map.put("load_cv", loadCv);
+        map.put("drop_fraction", dropFraction);
+        map.put("router_entropy", routerEntropy);
+        map.put("aux_loss", auxLoss);
+        map.put("z_loss", zLoss);
+        return map;
+    }
+
+    /** The short form for a progress line: {@code drop 3.1% cv 0.42}. */
+    public String summary() {
+        return String.format(Locale.ROOT, "drop %.1f%% cv %.2f", 100 * dropFraction, loadCv);
+    }
+}

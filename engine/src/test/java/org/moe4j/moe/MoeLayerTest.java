@@ -1,0 +1,358 @@
+package org.moe4j.moe;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.moe4j.kernels.JvmDevice;
+import org.moe4j.kernels.lib.GemmSimd;
+import org.moe4j.nn.DenseMlp;
+import org.moe4j.nn.LayerContext;
+import org.moe4j.random.SplitMix64;
+import org.moe4j.tensor.GradCheck;
+import org.moe4j.tensor.Tape;
+import org.moe4j.tensor.Tensor;
+
+/** Invariants of the MoE layer: what it must equal in special cases, and what routing guarantees. */
+class MoeLayerTest {
+    private static final int D = 6;
+    private static final int F = 5;
+    private static JvmDevice device;
+
+    @BeforeAll
+    static void open() {
+        device = new JvmDevice(2, false);
+        GemmSimd.registerOn(device);
+    }
+
+    @AfterAll
+    static void close() {
+        device.close();
+    }
+
+    @Test
+    void prototypeWithOneGroupEqualsSwitchBitForBit() {
+        Tensor x = MoeTesting.gaussian(device, 1, 1f, 16, D);
+        MoeLayer prototype = MoeTesting.layer(device, MoeTesting.config("prototype", 4, 1, 1.0, F), D, 5, 1.0);
+        MoeLayer switchLayer = MoeTesting.layer(device, MoeTesting.config("switch", 4, 3, 1.0, F), D, 5, 1.0);
+        float[] weights = ones(16 * D);
+        Run a = run(prototype, x, weights);
+        Run b = run(switchLayer, x, weights);
+        assertArrayEquals(a.output, b.output, "output");
+        assertArrayEquals(a.inputGrad, b.inputGrad, "input gradient");
+        for (String name : a.grads.keySet()) {
+            assertArrayEquals(a.grads.get(name), b.grads.get(name), name + " gradient");
+        }
+        assertEquals(a.stats.auxLoss(), b.stats.auxLoss());
+        assertEquals(a.stats.zLoss(), b.stats.zLoss());
+        assertTrue(a.stats.dropFraction() > 0, "the case should drop tokens");
+    }
+
+    @Test
+    void largeCapacityDropsNothingAndEqualsTheDenseMixture() {
+        for (String router : new String[] {"topk", "prototype"}) {
+            for (int k : new int[] {1, 2}) {
+                MoeConfig config = MoeTesting.config(router, 4, k, 100.0, F);
+                MoeLayer layer = MoeTesting.layer(device, config, D, 7 + k, 1.0);
+                Tensor x = MoeTesting.gaussian(device, 3, 1f, 3, 7, D);
+                float[] y = layer.forward(Tape.training(device), x).toHost().data();
+                assertEquals(0.0, layer.lastStats().dropFraction(), router + " k=" + k + " drop fraction");
+                double[] reference = denseMixture(layer, x.data(), 21, router.equals("prototype") ? k : 1,
+                        router.equals("prototype") ? 1 : k);
+                assertClose(router + " k=" + k, reference, y, 1e-5, 1e-4);
+            }
+        }
+    }
+
+    @Test
+    void oneExpertWithHugeCapacityEqualsTheDenseMlp() {
+        MoeConfig config = MoeTesting.config("topk", 1, 1, 1e6, F);
+        MoeLayer layer = MoeTesting.layer(device, config, D, 9, 1.0);
+        DenseMlp dense = new DenseMlp(new LayerContext(device, new SplitMix64(1)), D, F, 0.02f, 0.02f);
+        Map<String, Tensor> moe = MoeTesting.parameters(layer);
+        Map<String, Tensor> mlp = new LinkedHashMap<>();
+        dense.collectParameters("", mlp);
+        for (String name : mlp.keySet()) {
+            float[] from = moe.get("experts." + name).data();
+            System.arraycopy(from, 0, mlp.get(name).data(), 0, from.length);
+        }
+        Tensor x = MoeTesting.gaussian(device, 4, 1f, 2, 9, D);
+        float[] expected = dense.forward(Tape.inference(device), x).toHost().data();
+        float[] actual = layer.forward(Tape.inference(device), x).toHost().data();
+        assertArrayEquals(expected, actual, 1e-6f);
+        assertEquals(0.0, layer.lastStats().dropFraction());
+    }
+
+    @Test
+    void anExpertThatGetsNoTokensWorksForwardAndBackward() {
+        MoeConfig config = MoeTesting.config("topk", 4, 2, 2.0, F);
+        MoeLayer layer = MoeTesting.layer(device, config, D, 11, 1.0);
+        Tensor x = MoeTesting.gaussian(device, 5, 1f, 12, D);
+        // Input feature 0 is always 1 and pushes expert 3's logit far down: it is never chosen.
+        float[] xs = x.data();
+        for (int t = 0; t < 12; t++) {
+            xs[t * D] = 1f;
+        }
+        x.toDevice();
+        Tensor router = MoeTesting.parameters(layer).get("router.weight");
+        for (int i = 0; i < D; i++) {
+            router.data()[i * 4 + 3] = i == 0 ? -30f : 0f;
+        }
+        router.toDevice();
+        layer.forward(Tape.trainingForward(device), x);
+        assertEquals(0.0, layer.lastStats().tokensPerExpertRouted()[3]);
+        Map<String, Tensor> p = MoeTesting.parameters(layer);
+        new GradCheck(device).step(1e-3).check("zero-token expert", MoeTesting.stableRouting(layer, x),
+                x, p.get("router.weight"), p.get("experts.up.weight"), p.get("experts.up.bias"),
+                p.get("experts.down.weight"), p.get("experts.down.bias"));
+        float[] downGrad = p.get("experts.down.weight").grad();
+        for (int i = 3 * F * D; i < 4 * F * D; i++) {
+            assertEquals(0f, downGrad[i], "expert 3 gets no gradient");
+        }
+    }
+
+    @Test
+    void everyTokenGetsExactlyKDistinctExpertsMinusDropsInPriorityOrder() {
+        for (String router : new String[] {"topk", "prototype"}) {
+            MoeConfig config = MoeTesting.config(router, 6, 2, 0.6, F);
+            MoeLayer layer = MoeTesting.layer(device, config, D, 13, 1.0);
+            int n = 40;
+            layer.forward(Tape.training(device), MoeTesting.gaussian(device, 6, 1f, n, D));
+            DispatchPlan plan = layer.lastPlan();
+            assertEquals(2, plan.perToken());
+            int[] keptPerExpert = new int[6];
+            int dropped = 0;
+            for (int t = 0; t < n; t++) {
+                Set<Integer> experts = new HashSet<>();
+                for (int j = 0; j < 2; j++) {
+                    int e = plan.choice()[t * 2 + j];
+                    assertTrue(experts.add(e), router + ": token " + t + " chose expert " + e + " twice");
+                    if (router.equals("prototype")) {
+                        assertEquals(j, e / 3, "prototype choice j lies in group j");
+                    }
+                    if (plan.slot()[t * 2 + j] >= 0) {
+                        keptPerExpert[e]++;
+                    } else {
+                        dropped++;
+                    }
+                }
+            }
+            assertTrue(dropped > 0, router + ": the case should drop assignments");
+            for (int e = 0; e < 6; e++) {
+                assertEquals(Math.min(plan.chosen()[e], plan.capacity()), keptPerExpert[e], "kept by expert " + e);
+                assertEquals(keptPerExpert[e], plan.kept()[e]);
+                assertEquals(keptPerExpert[e], layer.lastStats().tokensPerExpert()[e]);
+            }
+            // A kept second choice means every first choice of that expert was kept; slots follow that order.
+            for (int e = 0; e < 6; e++) {
+                int next = 0;
+                for (int j = 0; j < 2; j++) {
+                    for (int t = 0; t < n; t++) {
+                        if (plan.choice()[t * 2 + j] == e) {
+                            int expected = next < plan.capacity() ? next : -1;
+                            assertEquals(expected, plan.slot()[t * 2 + j], "slot of token " + t + " rank " + j);
+                            next++;
+                        }
+                    }
+                }
+            }
+            assertEquals((double) dropped / (2 * n), layer.lastStats().dropFraction(), 1e-12);
+        }
+    }
+
+    @Test
+    void expertChoiceFillsEveryExpertWithItsMostProbableTokens() {
+        MoeConfig config = MoeTesting.config("expert_choice", 4, 1, 0.75, F);
+        MoeLayer layer = MoeTesting.layer(device, config, D, 17, 1.0);
+        int n = 20;
+        layer.forward(Tape.training(device), MoeTesting.gaussian(device, 8, 1f, n, D));
+        DispatchPlan plan = layer.lastPlan();
+        int c = plan.capacity();
+        assertEquals(4, c); // ceil(20 · 0.75 / 4)
+        for (int e = 0; e < 4; e++) {
+            int taken = 0;
+            for (int t = 0; t < n; t++) {
+                taken += plan.slot()[t * 4 + e] >= 0 ? 1 : 0;
+            }
+            assertEquals(c, taken, "expert " + e + " takes exactly C tokens");
+            assertEquals(c, layer.lastStats().tokensPerExpert()[e]);
+        }
+    }
+
+    @Test
+    void dispatchThenCombineWithUnitWeightsRoundTrips() {
+        MoeConfig config = MoeTesting.config("topk", 5, 2, 0.7, F);
+        MoeLayer layer = MoeTesting.layer(device, config, D, 19, 1.0);
+        int n = 15;
+        Tensor x = MoeTesting.gaussian(device, 9, 1f, n, D);
+        layer.forward(Tape.inference(device), x);
+        DispatchPlan plan = layer.lastPlan();
+        Tape tape = Tape.inference(device);
+        Tensor buffer = DispatchOps.dispatch(tape, x, plan);
+        Tensor ones = Tensor.of(device, false, ones(n * 2), n, 2);
+        float[] back = DispatchOps.combine(tape, buffer, ones, plan).toHost().data();
+        float[] expected = new float[n * D];
+        for (int t = 0; t < n; t++) {
+            int kept = (plan.slot()[t * 2] >= 0 ? 1 : 0) + (plan.slot()[t * 2 + 1] >= 0 ? 1 : 0);
+            for (int i = 0; i < D; i++) {
+                expected[t * D + i] = kept * x.data()[t * D + i];
+            }
+        }
+        assertArrayEquals(expected, back, "combine(dispatch(x)) = x · kept assignments");
+        // Unused slots are zero.
+        float[] buf = buffer.data();
+        for (int s = 0; s < plan.slotAssign().length; s++) {
+            if (plan.slotAssign()[s] < 0) {
+                for (int i = 0; i < D; i++) {
+                    assertEquals(0f, buf[s * D + i], "unused slot " + s);
+                }
+            }
+        }
+    }
+
+    @Test
+    void dispatchAndCombineGradients() {
+        MoeConfig config = MoeTesting.config("topk", 4, 2, 0.8, F);
+        MoeLayer layer = MoeTesting.layer(device, config, D, 21, 1.0);
+        int n = 10;
+        Tensor x = MoeTesting.gaussian(device, 10, 1f, n, D);
+        layer.forward(Tape.inference(device), x);
+        DispatchPlan plan = layer.lastPlan();
+        Tensor out = MoeTesting.gaussian(device, 11, 1f, 4, plan.capacity(), D);
+        Tensor weights = MoeTesting.gaussian(device, 12, 1f, n, 2);
+        GradCheck check = new GradCheck(device);
+        check.check("dispatch", tape -> DispatchOps.dispatch(tape, x, plan), x);
+        check.check("combine", tape -> DispatchOps.combine(tape, out, weights, plan), out, weights);
+    }
+
+    @Test
+    void evaluationUsesTheEvalCapacityFactorAndNoJitter() {
+        MoeConfig config = new MoeConfig("topk", 4, 1, 0.5, 4.0, false, 0.01, 0.001, 0.3, "gelu", F, 1);
+        MoeLayer layer = MoeTesting.layer(device, config, D, 23, 1.0);
+        Tensor x = MoeTesting.gaussian(device, 13, 1f, 16, D);
+        layer.forward(Tape.training(device), x);
+        assertEquals(2, layer.lastStats().capacity()); // ceil(1 · 16/4 · 0.5)
+        float[] first = layer.forward(Tape.inference(device), x).toHost().data().clone();
+        assertEquals(16, layer.lastStats().capacity()); // ceil(16) capped at N
+        float[] second = layer.forward(Tape.inference(device), x).toHost().data();
+        assertArrayEquals(first, second, "no jitter in evaluation");
+        Tape a = Tape.trainingForward(device);
+        float[] jittered = layer.forward(a, x).toHost().data().clone();
+        float[] again = layer.forward(Tape.trainingForward(device), x).toHost().data();
+        assertNotEquals(Arrays.toString(jittered), Arrays.toString(again), "jitter draws new noise each pass");
+        assertEquals(2, a.losses().size());
+        assertEquals("aux_loss", a.losses().get(0).name());
+        assertEquals("z_loss", a.losses().get(1).name());
+    }
+
+    private record Run(float[] output, float[] inputGrad, Map<String, float[]> grads, RoutingStats stats) {
+    }
+
+    private static Run run(MoeLayer layer, Tensor x, float[] outputGrad) {
+        x.zeroGrad();
+        Map<String, Tensor> parameters = MoeTesting.parameters(layer);
+        parameters.values().forEach(Tensor::zeroGrad);
+        Tape tape = Tape.training(device);
+        Tensor y = layer.forward(tape, x);
+        float[] out = y.toHost().data().clone();
+        tape.backward(y, outputGrad);
+        Map<String, float[]> grads = new LinkedHashMap<>();
+        parameters.forEach((name, p) -> grads.put(name, p.grad().clone()));
+        return new Run(out, x.grad().clone(), grads, layer.lastStats());
+    }
+
+    /**
+     * {@code Σ over chosen e of p_e · expert_e(x)} in double, straight from the definition: softmax
+     * per group, top-{@code perGroup} in each group, no capacity.
+     */
+    private static double[] denseMixture(MoeLayer layer, float[] x, int n, int groups, int perGroup) {
+        Map<String, Tensor> p = MoeTesting.parameters(layer);
+        float[] wr = p.get("router.weight").data();
+        float[] w1 = p.get("experts.up.weight").data();
+        float[] b1 = p.get("experts.up.bias").data();
+        float[] w2 = p.get("experts.down.weight").data();
+        float[] b2 = p.get("experts.down.bias").data();
+        int e = 4;
+        int size = e / groups;
+        double[] y = new double[n * D];
+        for (int t = 0; t < n; t++) {
+            double[] logits = new double[e];
+            for (int j = 0; j < e; j++) {
+                for (int i = 0; i < D; i++) {
+                    logits[j] += x[t * D + i] * (double) wr[i * e + j];
+                }
+            }
+            for (int g = 0; g < groups; g++) {
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = g * size; j < (g + 1) * size; j++) {
+                    max = Math.max(max, logits[j]);
+                }
+                double[] probs = new double[size];
+                double sum = 0;
+                for (int j = 0; j < size; j++) {
+                    probs[j] = Math.exp(logits[g * size + j] - max);
+                    sum += probs[j];
+                }
+                Integer[] order = new Integer[size];
+                for (int j = 0; j < size; j++) {
+                    probs[j] /= sum;
+                    order[j] = j;
+                }
+                Arrays.sort(order, (a, b) -> probs[b] != probs[a] ? Double.compare(probs[b], probs[a]) : a - b);
+                for (int r = 0; r < perGroup; r++) {
+                    int ex = g * size + order[r];
+                    double[] out = expert(x, t, ex, w1, b1, w2, b2);
+                    for (int i = 0; i < D; i++) {
+                        y[t * D + i] += probs[order[r]] * out[i];
+                    }
+                }
+            }
+        }
+        return y;
+    }
+
+    private static double[] expert(float[] x, int t, int ex, float[] w1, float[] b1, float[] w2, float[] b2) {
+        double[] h = new double[F];
+        for (int f = 0; f < F; f++) {
+            double s = b1[ex * F + f];
+            for (int i = 0; i < D; i++) {
+                s += x[t * D + i] * (double) w1[(ex * D + i) * F + f];
+            }
+            h[f] = 0.5 * s * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (s + 0.044715 * s * s * s)));
+        }
+        double[] out = new double[D];
+        for (int i = 0; i < D; i++) {
+            double s = b2[ex * D + i];
+            for (int f = 0; f < F; f++) {
+                s += h[f] * w2[(ex * F + f) * D + i];
+            }
+            out[i] = s;
+        }
+        return out;
+    }
+
+    private static float[] ones(int n) {
+        float[] a = new float[n];
+        Arrays.fill(a, 1f);
+        return a;
+    }
+
+    private static void assertClose(String what, double[] reference, float[] actual, double atol, double rtol) {
+        assertEquals(reference.length, actual.length, what + ": length");
+        for (int i = 0; i < reference.length; i++) {
+            if (!(Math.abs(actual[i] - reference[i]) <= atol + rtol * Math.abs(reference[i]))) {
+                fail(what + ": index " + i + " got " + actual[i] + ", reference " + reference[i]);
+            }
+        }
+    }
+}

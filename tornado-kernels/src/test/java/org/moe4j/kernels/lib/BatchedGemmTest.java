@@ -1,0 +1,140 @@
+package org.moe4j.kernels.lib;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.Arrays;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.moe4j.kernels.Device;
+import org.moe4j.kernels.JvmDevice;
+
+/**
+ * The batched products: portable kernels against a double-precision naive product per batch, the
+ * Vector-API overrides against the portable kernels. Tolerance {@code |x - r| <= 1e-6·k + 1e-5·|r|}.
+ */
+class BatchedGemmTest {
+
+    /** (batch, m, n, k): rows not a multiple of the tile, so work-groups of a batch are padded. */
+    private static final int[][] SHAPES = {{1, 1, 1, 1}, {3, 17, 33, 5}, {2, 16, 16, 16}, {4, 7, 40, 19}, {2, 0, 5, 3}};
+
+    enum Variant { NN, TRANS_B, TRANS_A }
+
+    @Test
+    void portableKernelsMatchNaiveReference() {
+        try (JvmDevice device = new JvmDevice(2, true)) {
+            Random random = new Random(21);
+            for (Variant variant : Variant.values()) {
+                for (int[] shape : SHAPES) {
+                    for (float beta : new float[] {0f, 1f}) {
+                        Problem problem = new Problem(variant, shape, beta, random);
+                        assertClose(variant + " portable", problem, problem.run(device), problem.reference());
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void simdOverridesMatchPortableKernels() {
+        try (JvmDevice portable = new JvmDevice(2, true); JvmDevice simd = new JvmDevice(2, false)) {
+            GemmSimd.registerOn(simd);
+            Random random = new Random(22);
+            int[][] shapes = Arrays.copyOf(SHAPES, SHAPES.length + 1);
+            shapes[SHAPES.length] = new int[] {3, 40, 48, 33};
+            for (Variant variant : Variant.values()) {
+                for (int[] shape : shapes) {
+                    for (float beta : new float[] {0f, 1f}) {
+                        Problem problem = new Problem(variant, shape, beta, random);
+                        assertClose(variant + " simd vs portable", problem, problem.run(simd),
+                                toDouble(problem.run(portable)));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void simdBatchedEqualsSimdPerMatrixBitForBit() {
+        try (JvmDevice one = new JvmDevice(1, false); JvmDevice two = new JvmDevice(2, false)) {
+            GemmSimd.registerOn(one);
+            GemmSimd.registerOn(two);
+            Problem problem = new Problem(Variant.NN, new int[] {3, 70, 96, 64}, 1f, new Random(23));
+            assertArrayEquals(problem.run(one), problem.run(two), "1 vs 2 threads");
+        }
+    }
+
+    private record Problem(Variant variant, int batch, int m, int n, int k, float beta, float[] a, float[] b,
+                           float[] c0) {
+
+        Problem(Variant variant, int[] s, float beta, Random random) {
+            this(variant, s[0], s[1], s[2], s[3], beta, uniform(s[0] * s[1] * s[3], random),
+                    uniform(s[0] * s[3] * s[2], random),
+                    beta == 0f ? nans(s[0] * s[1] * s[2]) : uniform(s[0] * s[1] * s[2], random));
+        }
+
+        float[] run(Device device) {
+            float[] c = c0.clone();
+            var grid = BatchedGemm.grid(batch, m, n);
+            switch (variant) {
+                case NN -> device.launch(grid, BatchedGemm::matmul, c, a, b, batch, m, n, k, beta);
+                case TRANS_B -> device.launch(grid, BatchedGemm::matmulTransB, c, a, b, batch, m, n, k, beta);
+                case TRANS_A -> device.launch(grid, BatchedGemm::matmulTransA, c, a, b, batch, m, n, k, beta);
+            }
+            return c;
+        }
+
+        double[] reference() {
+            double[] r = new double[batch * m * n];
+            for (int e = 0; e < batch; e++) {
+                int ao = e * m * k;
+                int bo = e * k * n;
+                int co = e * m * n;
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        double sum = 0;
+                        for (int p = 0; p < k; p++) {
+                            double av = variant == Variant.TRANS_A ? a[ao + p * m + i] : a[ao + i * k + p];
+                            double bv = variant == Variant.TRANS_B ? b[bo + j * k + p] : b[bo + p * n + j];
+                            sum += av * bv;
+                        }
+                        r[co + i * n + j] = sum + (beta == 0f ? 0 : beta * (double) c0[co + i * n + j]);
+                    }
+                }
+            }
+            return r;
+        }
+    }
+
+    private static void assertClose(String what, Problem p, float[] actual, double[] expected) {
+        double atol = 1e-6 * Math.max(1, p.k());
+        for (int i = 0; i < expected.length; i++) {
+            if (!(Math.abs(actual[i] - expected[i]) <= atol + 1e-5 * Math.abs(expected[i]))) {
+                fail(what + " batch=" + p.batch() + " m=" + p.m() + " n=" + p.n() + " k=" + p.k() + " beta=" + p.beta()
+                        + ": index " + i + " got " + actual[i] + ", expected " + expected[i]);
+            }
+        }
+    }
+
+    private static float[] uniform(int length, Random random) {
+        float[] x = new float[length];
+        for (int i = 0; i < length; i++) {
+            x[i] = random.nextFloat() * 2 - 1;
+        }
+        return x;
+    }
+
+    private static float[] nans(int length) {
+        float[] x = new float[length];
+        Arrays.fill(x, Float.NaN);
+        return x;
+    }
+
+    private static double[] toDouble(float[] x) {
+        double[] d = new double[x.length];
+        for (int i = 0; i < x.length; i++) {
+            d[i] = x[i];
+        }
+        return d;
+    }
+}
