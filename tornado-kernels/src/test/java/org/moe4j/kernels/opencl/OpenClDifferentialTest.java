@@ -23,15 +23,20 @@ import org.moe4j.kernels.compiler.MathMode;
 import org.moe4j.kernels.lib.Activation;
 import org.moe4j.kernels.lib.AdamW;
 import org.moe4j.kernels.lib.Attention;
+import org.moe4j.kernels.lib.BatchedGemm;
 import org.moe4j.kernels.lib.Bias;
 import org.moe4j.kernels.lib.CrossEntropy;
+import org.moe4j.kernels.lib.Dispatch;
 import org.moe4j.kernels.lib.Elementwise;
 import org.moe4j.kernels.lib.Embedding;
 import org.moe4j.kernels.lib.Gemm;
 import org.moe4j.kernels.lib.LayerNorm;
 import org.moe4j.kernels.lib.Reduce;
 import org.moe4j.kernels.lib.RmsNorm;
+import org.moe4j.kernels.lib.Router;
+import org.moe4j.kernels.lib.RouterLoss;
 import org.moe4j.kernels.lib.Softmax;
+import org.moe4j.kernels.opencl.RoutingInputs.Plan;
 
 /**
  * Every kernel of the library on the JVM device and on OpenCL, on seeded random inputs of several
@@ -122,6 +127,11 @@ class OpenClDifferentialTest {
                     (d, a) -> d.launch(Elementwise.grid(n), Elementwise::fill, f(a[0]), -1.5f, n)));
             c.add(exact("Elementwise.broadcast", s, r -> new Object[] {new float[n], floats(r, 1, -2, 2)},
                     (d, a) -> d.launch(Elementwise.grid(n), Elementwise::broadcast, f(a[0]), f(a[1]), 0.25f, n)));
+            c.add(exact("Elementwise.multiply", s, r -> new Object[] {floats(r, n, -2, 2), floats(r, n, -2, 2), floats(r, n, -2, 2)},
+                    (d, a) -> d.launch(Elementwise.grid(n), Elementwise::multiply, f(a[0]), f(a[1]), f(a[2]), n)));
+            c.add(exact("Elementwise.multiplyBackward", s, r -> new Object[] {floats(r, n, -2, 2), floats(r, n, -2, 2),
+                            floats(r, n, -2, 2)},
+                    (d, a) -> d.launch(Elementwise.grid(n), Elementwise::multiplyBackward, f(a[0]), f(a[1]), f(a[2]), n)));
             c.add(approx("Activation.geluForward", s, 4, 2, r -> new Object[] {new float[n], floats(r, n, -6, 6)},
                     (d, a) -> d.launch(Activation.grid(n), Activation::geluForward, f(a[0]), f(a[1]), n)));
             c.add(approx("Activation.geluBackward", s, 16, 2, r -> new Object[] {floats(r, n, -1, 1), floats(r, n, -6, 6), floats(r, n, -1, 1)},
@@ -235,7 +245,192 @@ class OpenClDifferentialTest {
                     (d, a) -> d.launch(g, Attention::attentionBackwardKeyValue, f(a[0]), f(a[1]), f(a[2]), f(a[3]), f(a[4]),
                             B, T, D, H)));
         }
+        for (int[] bmnk : new int[][] {{1, 1, 1, 1}, {3, 17, 33, 29}, {4, 5, 18, 40}}) {
+            int batch = bmnk[0];
+            int m = bmnk[1];
+            int n = bmnk[2];
+            int k = bmnk[3];
+            String s = "batch=" + batch + " m=" + m + " n=" + n + " k=" + k;
+            Grid g = BatchedGemm.grid(batch, m, n);
+            c.add(exact("BatchedGemm.matmul", s, r -> new Object[] {floats(r, batch * m * n, -1, 1), floats(r, batch * m * k, -1, 1),
+                            floats(r, batch * k * n, -1, 1)},
+                    (d, a) -> d.launch(g, BatchedGemm::matmul, f(a[0]), f(a[1]), f(a[2]), batch, m, n, k, 1f)));
+            c.add(exact("BatchedGemm.matmulTransB", s, r -> new Object[] {floats(r, batch * m * n, -1, 1),
+                            floats(r, batch * m * k, -1, 1), floats(r, batch * n * k, -1, 1)},
+                    (d, a) -> d.launch(g, BatchedGemm::matmulTransB, f(a[0]), f(a[1]), f(a[2]), batch, m, n, k, 0f)));
+            c.add(exact("BatchedGemm.matmulTransA", s, r -> new Object[] {floats(r, batch * m * n, -1, 1),
+                            floats(r, batch * k * m, -1, 1), floats(r, batch * k * n, -1, 1)},
+                    (d, a) -> d.launch(g, BatchedGemm::matmulTransA, f(a[0]), f(a[1]), f(a[2]), batch, m, n, k, 1f)));
+        }
+        for (int[] bro : new int[][] {{1, 1, 1}, {3, 7, 13}, {4, 17, 5}}) {
+            int batch = bro[0];
+            int rows = bro[1];
+            int o = bro[2];
+            String s = "batch=" + batch + " rows=" + rows + " o=" + o;
+            c.add(exact("Bias.addBiasBatched", s, r -> new Object[] {floats(r, batch * rows * o, -1, 1), floats(r, batch * o, -1, 1)},
+                    (d, a) -> d.launch(Bias.gridBatched(batch, rows, o), Bias::addBiasBatched, f(a[0]), f(a[1]), batch, rows, o)));
+            c.add(exact("Bias.biasBackwardBatched", s, r -> new Object[] {floats(r, batch * o, -1, 1), floats(r, batch * rows * o, -1, 1)},
+                    (d, a) -> d.launch(Bias.gridBackwardBatched(batch, o), Bias::biasBackwardBatched, f(a[0]), f(a[1]), batch, rows,
+                            o)));
+        }
+        moeCases(c);
         return c.stream();
+    }
+
+    /**
+     * Routing, dispatch and router losses on valid inputs ({@link RoutingInputs}): probabilities
+     * that are softmax outputs, choices that are their top-k, slot tables consistent with the
+     * capacity. Shapes: top-k and 2 prototypes of 4 experts with a capacity factor of 0.5
+     * (assignments dropped, tokens left without an expert), and expert choice; "ties" shapes
+     * draw the logits from 3 values, so equal probabilities are common and tie-breaking must agree.
+     */
+    private static void moeCases(List<Case> c) {
+        record Routing(String name, int n, int e, int groups, int kPerGroup, int levels, boolean expertChoice) {
+            int size() {
+                return e / groups;
+            }
+
+            int j() {
+                return expertChoice ? e : groups * kPerGroup;
+            }
+
+            int capacity() {
+                double x = expertChoice ? n * 1.25 / e : (double) kPerGroup * n / size() * 0.5;
+                return (int) Math.max(1, Math.min(n, Math.ceil(x)));
+            }
+
+            float[] logits(SplittableRandom r) {
+                return RoutingInputs.logits(r, n, e, levels);
+            }
+
+            float[] probs(float[] logits) {
+                return RoutingInputs.softmax(logits, size());
+            }
+
+            Plan plan(float[] probs) {
+                return expertChoice ? RoutingInputs.expertChoice(probs, n, e, capacity())
+                        : RoutingInputs.topK(probs, n, e, groups, kPerGroup, capacity());
+            }
+
+            @Override
+            public String toString() {
+                return name + " N=" + n + " E=" + e + " C=" + capacity();
+            }
+        }
+        Routing top2 = new Routing("top-2", 37, 6, 1, 2, 0, false);
+        Routing top3Ties = new Routing("top-3 ties", 41, 8, 1, 3, 3, false);
+        Routing prototypes = new Routing("2 prototypes ties", 29, 8, 2, 1, 3, false);
+        Routing expertChoice = new Routing("expert choice", 23, 5, 1, 0, 0, true);
+        Routing expertChoiceTies = new Routing("expert choice ties", 23, 5, 1, 0, 3, true);
+
+        int fill = 77;
+        c.add(exact("Dispatch.fillInts", "n=" + fill, r -> new Object[] {ints(r, fill, -50, 50)},
+                (d, a) -> d.launch(Dispatch.grid(fill), Dispatch::fillInts, (int[]) a[0], -1, fill)));
+        for (Routing k : List.of(top2, top3Ties, prototypes)) {
+            int n = k.n();
+            int e = k.e();
+            c.add(exact("Router.topK", k.toString(), r -> new Object[] {ints(r, n * k.j(), -9, -1), k.probs(k.logits(r))},
+                    (d, a) -> d.launch(Router.gridTokens(n), Router::topK, (int[]) a[0], f(a[1]), n, e, k.groups(), k.kPerGroup())));
+            c.add(exact("Router.assignCapacity", k.toString(), r -> {
+                Plan p = k.plan(k.probs(k.logits(r)));
+                return new Object[] {ints(r, n * k.j(), -9, -1), ints(r, e, -9, -1), ints(r, e, -9, -1), p.choice()};
+            }, (d, a) -> d.launch(Router.gridExperts(e), Router::assignCapacity, (int[]) a[0], (int[]) a[1], (int[]) a[2],
+                    (int[]) a[3], n, e, k.j(), k.capacity())));
+            c.add(exact("RouterLoss.auxLoss", k.toString(), r -> {
+                float[] probs = k.probs(k.logits(r));
+                return new Object[] {new float[1], probs, k.plan(probs).chosen()};
+            }, (d, a) -> d.launch(RouterLoss.gridScalar(), RouterLoss::auxLoss, f(a[0]), f(a[1]), (int[]) a[2], n, e, k.groups(),
+                    k.kPerGroup())));
+            c.add(exact("RouterLoss.auxLossBackward", k.toString(), r -> {
+                float[] probs = k.probs(k.logits(r));
+                return new Object[] {floats(r, n * e, -1, 1), floats(r, 1, 0.5, 2), k.plan(probs).chosen()};
+            }, (d, a) -> d.launch(RouterLoss.gridElements(n, e), RouterLoss::auxLossBackward, f(a[0]), f(a[1]), (int[]) a[2], n, e,
+                    k.groups(), k.kPerGroup())));
+        }
+        for (Routing x : List.of(expertChoice, expertChoiceTies)) {
+            int n = x.n();
+            int e = x.e();
+            c.add(exact("Router.expertChoice", x.toString(), r -> new Object[] {ints(r, n * e, -9, -1), ints(r, n * e, -9, -1),
+                            x.probs(x.logits(r))},
+                    (d, a) -> d.launch(Router.gridTokenExperts(n, e), Router::expertChoice, (int[]) a[0], (int[]) a[1], f(a[2]), n, e,
+                            x.capacity())));
+        }
+        for (Routing p : List.of(top2, prototypes, expertChoice)) {
+            int n = p.n();
+            int e = p.e();
+            int j = p.j();
+            int cap = p.capacity();
+            int dim = 13;
+            int slots = e * cap;
+            String s = p + " D=" + dim;
+            c.add(exact("Dispatch.invertSlots", s, r -> {
+                Plan plan = p.plan(p.probs(p.logits(r)));
+                int[] slotAssign = new int[slots];
+                java.util.Arrays.fill(slotAssign, -1);
+                return new Object[] {slotAssign, plan.choice(), plan.slot()};
+            }, (d, a) -> d.launch(Dispatch.grid(n * j), Dispatch::invertSlots, (int[]) a[0], (int[]) a[1], (int[]) a[2], n, j, cap)));
+            c.add(exact("Dispatch.dispatch", s, r -> {
+                Plan plan = p.plan(p.probs(p.logits(r)));
+                return new Object[] {floats(r, slots * dim, -1, 1), floats(r, n * dim, -2, 2), plan.slotAssign()};
+            }, (d, a) -> d.launch(Dispatch.grid(slots * dim), Dispatch::dispatch, f(a[0]), f(a[1]), (int[]) a[2], slots, j, dim)));
+            c.add(exact("Dispatch.dispatchBackward", s, r -> {
+                Plan plan = p.plan(p.probs(p.logits(r)));
+                return new Object[] {floats(r, n * dim, -1, 1), floats(r, slots * dim, -1, 1), plan.choice(), plan.slot()};
+            }, (d, a) -> d.launch(Dispatch.grid(n * dim), Dispatch::dispatchBackward, f(a[0]), f(a[1]), (int[]) a[2], (int[]) a[3],
+                    n, j, cap, dim)));
+            c.add(exact("Dispatch.combine", s, r -> {
+                float[] probs = p.probs(p.logits(r));
+                Plan plan = p.plan(probs);
+                return new Object[] {floats(r, n * dim, -1, 1), floats(r, slots * dim, -2, 2),
+                    RoutingInputs.combineWeights(probs, plan, false), plan.choice(), plan.slot()};
+            }, (d, a) -> d.launch(Dispatch.grid(n * dim), Dispatch::combine, f(a[0]), f(a[1]), f(a[2]), (int[]) a[3], (int[]) a[4],
+                    n, j, cap, dim)));
+            c.add(exact("Dispatch.combineBackwardOutput", s, r -> {
+                float[] probs = p.probs(p.logits(r));
+                Plan plan = p.plan(probs);
+                return new Object[] {floats(r, slots * dim, -1, 1), floats(r, n * dim, -1, 1),
+                    RoutingInputs.combineWeights(probs, plan, false), plan.slotAssign()};
+            }, (d, a) -> d.launch(Dispatch.grid(slots * dim), Dispatch::combineBackwardOutput, f(a[0]), f(a[1]), f(a[2]),
+                    (int[]) a[3], slots, j, dim)));
+            c.add(exact("Dispatch.combineBackwardWeights", s, r -> {
+                Plan plan = p.plan(p.probs(p.logits(r)));
+                return new Object[] {floats(r, n * j, -1, 1), floats(r, n * dim, -1, 1), floats(r, slots * dim, -2, 2),
+                    plan.choice(), plan.slot()};
+            }, (d, a) -> d.launch(Dispatch.grid(n * j), Dispatch::combineBackwardWeights, f(a[0]), f(a[1]), f(a[2]), (int[]) a[3],
+                    (int[]) a[4], n, j, cap, dim)));
+            for (int renormalize : p.expertChoice() ? new int[] {0} : new int[] {0, 1}) {
+                String w = p + (renormalize != 0 ? " renormalized" : "");
+                c.add(exact("Router.combineWeights", w, r -> {
+                    float[] probs = p.probs(p.logits(r));
+                    Plan plan = p.plan(probs);
+                    return new Object[] {floats(r, n * j, -1, 1), probs, plan.choice(), plan.slot()};
+                }, (d, a) -> d.launch(Router.gridTokens(n), Router::combineWeights, f(a[0]), f(a[1]), (int[]) a[2], (int[]) a[3], n, e,
+                        j, renormalize)));
+                c.add(exact("Router.combineWeightsBackward", w, r -> {
+                    float[] probs = p.probs(p.logits(r));
+                    Plan plan = p.plan(probs);
+                    return new Object[] {floats(r, n * e, -1, 1), floats(r, n * j, -1, 1),
+                        RoutingInputs.combineWeights(probs, plan, renormalize != 0), probs, plan.choice(), plan.slot()};
+                }, (d, a) -> d.launch(Router.gridTokens(n), Router::combineWeightsBackward, f(a[0]), f(a[1]), f(a[2]), f(a[3]),
+                        (int[]) a[4], (int[]) a[5], n, e, j, renormalize)));
+            }
+        }
+        for (Routing z : List.of(top2, prototypes)) {
+            int n = z.n();
+            int e = z.e();
+            int groups = z.groups();
+            String s = "N=" + n + " E=" + e + " groups=" + groups;
+            c.add(approx("RouterLoss.logSumExp", s, 4, 2, r -> new Object[] {floats(r, n * groups, -1, 1), floats(r, n * e, -4, 4)},
+                    (d, a) -> d.launch(RouterLoss.gridTokenGroups(n, groups), RouterLoss::logSumExp, f(a[0]), f(a[1]), n, e, groups)));
+            c.add(exact("RouterLoss.zLoss", s, r -> new Object[] {new float[1], floats(r, n * groups, -1, 4)},
+                    (d, a) -> d.launch(RouterLoss.gridScalar(), RouterLoss::zLoss, f(a[0]), f(a[1]), n * groups)));
+            // The accumulator starts at 0, so the ulps are counted at the scale of the gradient itself.
+            c.add(approx("RouterLoss.zLossBackward", s, 4, 2, r -> {
+                float[] logits = floats(r, n * e, -4, 4);
+                return new Object[] {new float[n * e], floats(r, 1, 0.5, 2), logits, RoutingInputs.logSumExp(logits, e / groups)};
+            }, (d, a) -> d.launch(RouterLoss.gridTokenGroups(n, groups), RouterLoss::zLossBackward, f(a[0]), f(a[1]), f(a[2]), f(a[3]),
+                    n, e, groups)));
+        }
     }
 
     @ParameterizedTest(name = "{0}")
@@ -256,7 +451,7 @@ class OpenClDifferentialTest {
     }
 
     private static void check(Case c, OpenClDevice device, double ulps) {
-        Object[] reference = c.inputs().apply(new SplittableRandom(c.toString().hashCode()));
+        Object[] reference = inputsOf(c);
         Object[] actual = copy(reference);
         Object[] original = copy(reference);
         c.run().accept(jvm, reference);
@@ -296,6 +491,11 @@ class OpenClDifferentialTest {
                         ((float[]) original[i])[worstAt]));
             }
         }
+    }
+
+    /** The seeded inputs of a case. */
+    static Object[] inputsOf(Case c) {
+        return c.inputs().apply(new SplittableRandom(c.toString().hashCode()));
     }
 
     private static Object[] copy(Object[] arrays) {
