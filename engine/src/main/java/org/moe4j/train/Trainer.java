@@ -125,6 +125,7 @@ public final class Trainer {
         try (MetricsLog metrics = leader ? new MetricsLog(run.path()) : null) {
             long windowStart = System.nanoTime();
             int windowSteps = 0;
+            long[] windowBytes = bytesSent();
             while (step < stop) {
                 double lr = schedule.at(step);
                 StepResult result = trainStep(lr);
@@ -146,6 +147,11 @@ public final class Trainer {
                     line.put("lr", lr);
                     line.put("tokens_per_s", tokensPerSecond);
                     line.put("grad_norm", result.gradNorm());
+                    if (parallel != null) {
+                        long[] bytes = bytesSent();
+                        line.put("all_to_all_bytes_per_step", (bytes[0] - windowBytes[0]) / windowSteps);
+                        line.put("all_reduce_bytes_per_step", (bytes[1] - windowBytes[1]) / windowSteps);
+                    }
                     RoutingSummary.addTo(line, result.routing());
                     if (evaluate) {
                         double evalLoss = parallel == null ? Evaluator.loss(model, dataset, config)
@@ -160,6 +166,7 @@ public final class Trainer {
                     }
                     windowStart = System.nanoTime();
                     windowSteps = 0;
+                    windowBytes = bytesSent();
                 }
                 if (last || (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0)) {
                     saveCheckpoint();
@@ -183,6 +190,12 @@ public final class Trainer {
 
     public int step() {
         return step;
+    }
+
+    /** Bytes this rank has sent in MoE all-to-alls and in gradient all-reduces; zeros for one process. */
+    private long[] bytesSent() {
+        return parallel == null ? new long[2]
+                : new long[] {parallel.parallel().bytesSent(), parallel.allReduceBytes()};
     }
 
     /** The data parallelism of a sharded run, or null. */
