@@ -2,10 +2,9 @@ package org.moe4j.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.moe4j.train.Checkpoint;
 import org.moe4j.train.RunDirectory;
 
-/** Turns the optional CHECKPOINT argument (a file, a run directory, or nothing) into a file. */
+/** Turns the optional CHECKPOINT argument (a file, a sharded checkpoint's manifest, a run directory, or nothing) into a file. */
 final class CheckpointArgument {
     private CheckpointArgument() {
     }
@@ -16,9 +15,9 @@ final class CheckpointArgument {
             return RunDirectory.latest(RunDirectory.RUNS)
                     .orElseThrow(() -> new IllegalArgumentException("no checkpoint given and no run with a checkpoint in "
                             + RunDirectory.RUNS.toAbsolutePath() + ": run './moe train' first"))
-                    .checkpoint();
+                    .latestCheckpoint();
         }
-        Path file = Files.isDirectory(given) ? given.resolve(Checkpoint.FILE_NAME) : given;
+        Path file = Files.isDirectory(given) ? new RunDirectory(given).latestCheckpoint() : given;
         if (!Files.isRegularFile(file)) {
             throw new IllegalArgumentException("checkpoint " + file + " does not exist");
         }

@@ -2,6 +2,8 @@ package org.moe4j.cli;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import org.moe4j.distributed.CollectiveException;
+import org.moe4j.distributed.RendezvousException;
 import org.moe4j.train.TrainingDivergedException;
 import org.moe4j.train.checkpoint.CheckpointFormatException;
 import picocli.CommandLine;
@@ -10,7 +12,7 @@ import picocli.CommandLine.Command;
 /** The {@code moe} command line. Exceptions become exit codes here and nowhere else. */
 @Command(name = "moe", mixinStandardHelpOptions = true, version = "moe4j 0.1.0",
         description = "Train and study Mixture-of-Experts transformers in pure Java.",
-        subcommands = {TrainCommand.class, EvalCommand.class, GenerateCommand.class, InspectCommand.class,
+        subcommands = {TrainCommand.class, LaunchCommand.class, EvalCommand.class, GenerateCommand.class, InspectCommand.class,
                 StudyCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
@@ -22,6 +24,8 @@ public final class Main implements Runnable {
     static final int EXIT_DIVERGED = 4;
     /** A study finished, but some of its runs failed (they are listed in its results.md). */
     static final int EXIT_RUNS_FAILED = 5;
+    /** A distributed run failed: a peer was lost, a collective timed out, or the ranks did not meet. */
+    static final int EXIT_DISTRIBUTED = 6;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -33,6 +37,8 @@ public final class Main implements Runnable {
     /** The configured command line, for tests. */
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
+        // Everything after launch's options is the command to run, its options included.
+        cli.getSubcommands().get("launch").setStopAtPositional(true);
         cli.setExecutionExceptionHandler((e, line, parsed) -> {
             line.getErr().println("error: " + e.getMessage());
             return switch (e) {
@@ -41,6 +47,8 @@ public final class Main implements Runnable {
                 case IOException ignored -> EXIT_IO;
                 case UncheckedIOException ignored -> EXIT_IO;
                 case TrainingDivergedException ignored -> EXIT_DIVERGED;
+                case CollectiveException ignored -> EXIT_DISTRIBUTED;
+                case RendezvousException ignored -> EXIT_DISTRIBUTED;
                 default -> {
                     e.printStackTrace(line.getErr());
                     yield 1;

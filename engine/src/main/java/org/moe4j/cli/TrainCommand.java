@@ -1,16 +1,24 @@
 package org.moe4j.cli;
 
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.moe4j.distributed.ProcessGroup;
+import org.moe4j.distributed.RendezvousConfig;
 import org.moe4j.kernels.Device;
+import org.moe4j.moe.ExpertParallel;
 import org.moe4j.moe.MoeConfig;
 import org.moe4j.moe.ParameterCounts;
 import org.moe4j.train.Checkpoint;
 import org.moe4j.train.ConfigLoader;
 import org.moe4j.train.Devices;
 import org.moe4j.train.RunDirectory;
+import org.moe4j.train.ShardedCheckpoint;
 import org.moe4j.train.TrainConfig;
 import org.moe4j.train.Trainer;
 import picocli.CommandLine.Command;
@@ -19,7 +27,9 @@ import picocli.CommandLine.Option;
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train a model. With no options: the default small MoE model (8 experts, 2 top-1",
                 "prototyping) on the built-in corpus. --set model.moe=null trains the dense model.",
-                "Config comes from the defaults, then --config, then --set and the flags below."})
+                "Config comes from the defaults, then --config, then --set and the flags below.",
+                "Under a launcher (moe launch, torchrun, srun, mpirun: RANK/WORLD_SIZE and the like in the",
+                "environment) the ranks join one process group and shard the experts (docs/distributed.md)."})
 final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--config", paramLabel = "FILE", description = "JSON config file (snake_case fields)")
@@ -71,34 +81,78 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Map<String, String> env = System.getenv();
+        if (!RendezvousConfig.hasLaunchEnvironment(env)) {
+            return train(null);
+        }
+        // Started by moe launch, torchrun, srun, mpirun or by hand: join the other ranks.
+        RendezvousConfig rendezvous = RendezvousConfig.fromEnvironment(env);
+        try (ProcessGroup group = ProcessGroup.join(rendezvous, RENDEZVOUS_TIMEOUT)) {
+            return train(new ExpertParallel(group));
+        }
+    }
+
+    /** How long the ranks wait for each other to start. */
+    private static final Duration RENDEZVOUS_TIMEOUT = Duration.ofMinutes(5);
+
+    private Integer train(ExpertParallel parallel) throws Exception {
+        boolean leader = parallel == null || parallel.rank() == 0;
+        PrintStream out = leader ? System.out : new PrintStream(OutputStream.nullOutputStream());
         if (resume != null) {
             Path file = CheckpointArgument.resolve(resume);
             Checkpoint checkpoint = Checkpoint.load(file);
             RunDirectory run = runDir != null ? RunDirectory.at(runDir) : new RunDirectory(file.toAbsolutePath().getParent());
             try (Device dev = Devices.open(checkpoint.config().device())) {
-                System.out.printf("resuming %s at step %d%n", file, checkpoint.step());
-                Trainer.resume(checkpoint, dev, run, System.out).run();
+                out.printf("resuming %s at step %d%s%n", file, checkpoint.step(), ranks(parallel));
+                Trainer.resume(checkpoint, dev, run, System.out, parallel).run();
             }
             return 0;
         }
         TrainConfig config = config();
-        RunDirectory run = runDir != null ? RunDirectory.at(runDir) : RunDirectory.create(RunDirectory.RUNS);
+        RunDirectory run = runDir != null ? RunDirectory.at(runDir) : sharedRunDirectory(parallel);
         try (Device dev = Devices.open(config.device())) {
-            Trainer trainer = Trainer.start(config, dev, run, System.out);
+            Trainer trainer = Trainer.start(config, dev, run, System.out, parallel);
             Map<String, Long> sizes = new LinkedHashMap<>();
             trainer.model().parameters().forEach((name, p) -> sizes.put(name, (long) p.size()));
             ParameterCounts counts = ParameterCounts.of(sizes, config.model().moe());
-            System.out.printf("run %s: %d steps, %,d parameters (%,d active per token), %d tokens/step on %s%n",
-                    run.path(), config.steps(), counts.total(), counts.active(), config.tokensPerStep(), dev.name());
+            out.printf("run %s: %d steps, %,d parameters (%,d active per token), %d tokens/step on %s%s%n",
+                    run.path(), config.steps(), counts.total(), counts.active(), config.tokensPerStep(), dev.name(),
+                    ranks(parallel));
             if (config.model().moe() != null) {
                 MoeConfig moe = config.model().moe();
-                System.out.printf("moe: router %s, %d experts (%s, hidden %d), k %d, capacity factor %s%n",
+                out.printf("moe: router %s, %d experts (%s, hidden %d), k %d, capacity factor %s%n",
                         moe.router(), moe.experts(), moe.expert(), moe.hidden(), moe.k(), moe.capacityFactor());
             }
             trainer.run();
         }
-        System.out.printf("done: metrics %s, plot %s, checkpoint %s%n", run.metrics(), run.lossPlot(), run.checkpoint());
+        out.printf("done: metrics %s, plot %s, checkpoint %s%n", run.metrics(), run.lossPlot(),
+                parallel == null ? run.checkpoint() : run.path().resolve(ShardedCheckpoint.MANIFEST));
         return 0;
+    }
+
+    private static String ranks(ExpertParallel parallel) {
+        return parallel == null ? "" : String.format(" x %d ranks (experts sharded, dense data-parallel)",
+                parallel.worldSize());
+    }
+
+    /** A new run directory named by rank 0 and used by every rank. */
+    private static RunDirectory sharedRunDirectory(ExpertParallel parallel) throws IOException {
+        if (parallel == null) {
+            return RunDirectory.create(RunDirectory.RUNS);
+        }
+        ProcessGroup group = parallel.group();
+        String name = group.rank() == 0 ? RunDirectory.create(RunDirectory.RUNS).path().toString() : "";
+        int length = (int) group.allGather(name.length())[0];
+        float[] chars = new float[length];
+        for (int i = 0; i < name.length(); i++) {
+            chars[i] = name.charAt(i);
+        }
+        group.broadcast(chars, 0);
+        StringBuilder shared = new StringBuilder();
+        for (float c : chars) {
+            shared.append((char) c);
+        }
+        return RunDirectory.at(Path.of(shared.toString()));
     }
 
     TrainConfig config() {

@@ -1,7 +1,9 @@
 package org.moe4j.moe;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.moe4j.kernels.Device;
+import org.moe4j.kernels.lib.Router;
 import org.moe4j.nn.FeedForward;
 import org.moe4j.nn.Init;
 import org.moe4j.nn.LayerContext;
@@ -25,6 +27,13 @@ import org.moe4j.tensor.ops.Softmax;
  * {@link RoutingStats} in {@link #lastStats()}.
  *
  * <p>Parameters: {@code router.weight (D,E)} and the experts' under {@code experts.}.
+ *
+ * <p>With {@link ExpertParallel} over W ranks, this rank holds experts {@code [r·E/W, (r+1)·E/W)}
+ * (their parameters keep their names, with leading dimension E/W) and the router; the layer's
+ * input is this rank's part of the global batch, and routing, capacity, auxiliary losses and
+ * statistics are those of the global batch (see {@link ExpertExchange}). The auxiliary losses go on
+ * the tape as this rank's share of the global losses, so that the sum over ranks of the objectives
+ * is the single-process objective; {@link #lastStats()} holds the global statistics on every rank.
  */
 public final class MoeLayer implements FeedForward {
     private static final float DEFAULT_STD = 0.02f;
@@ -35,6 +44,7 @@ public final class MoeLayer implements FeedForward {
     private final Tensor routerWeight;
     private final Expert experts;
     private final SplitMix64 jitterNoise;
+    private final ExpertParallel parallel;
     private RoutingStats lastStats;
     private DispatchPlan lastPlan;
 
@@ -48,13 +58,57 @@ public final class MoeLayer implements FeedForward {
      * @param residualStd initialisation std of the expert projections back into the residual stream
      */
     public MoeLayer(MoeConfig config, int width, LayerContext layer, float std, float residualStd) {
+        this(config, width, layer, std, residualStd, null);
+    }
+
+    /**
+     * A layer whose experts are sharded over {@code parallel}'s ranks (null: all experts here). The
+     * random stream is consumed exactly as for the unsharded layer, so every rank's experts equal
+     * the corresponding experts of the single-process model of the same seed.
+     */
+    public MoeLayer(MoeConfig config, int width, LayerContext layer, float std, float residualStd,
+                    ExpertParallel parallel) {
         this.config = config;
         this.width = width;
         this.router = ExpertRouter.of(config);
+        this.parallel = parallel != null && parallel.worldSize() > 1 ? parallel : null;
+        if (this.parallel != null && router.choicesPerGroup() == 0) {
+            throw new IllegalArgumentException("moe.router=" + config.router() + " is not supported with expert "
+                    + "parallelism (world size " + parallel.worldSize() + "): use topk, switch or prototype");
+        }
         this.routerWeight = Init.normal(layer, std, width, config.experts());
-        this.experts = Experts.create(config.expert(),
+        Expert all = Experts.create(config.expert(),
                 new ExpertShape(config.experts(), width, config.hidden(), std, residualStd), layer);
+        this.experts = this.parallel == null ? all : shard(all, config, width, std, residualStd, layer, this.parallel);
         this.jitterNoise = layer.random().split();
+    }
+
+    /** This rank's experts: a copy of rows {@code [first, first + E/W)} of every expert parameter. */
+    private static Expert shard(Expert all, MoeConfig config, int width, float std, float residualStd,
+                                LayerContext layer, ExpertParallel parallel) {
+        int e = config.experts();
+        int local = parallel.localExperts(e);
+        int first = parallel.firstExpert(e);
+        Expert mine = Experts.create(config.expert(), new ExpertShape(local, width, config.hidden(), std, residualStd),
+                new LayerContext(layer.device(), new SplitMix64(0)));
+        Map<String, Tensor> from = new LinkedHashMap<>();
+        Map<String, Tensor> to = new LinkedHashMap<>();
+        all.collectParameters("", from);
+        mine.collectParameters("", to);
+        for (Map.Entry<String, Tensor> entry : to.entrySet()) {
+            Tensor source = from.get(entry.getKey());
+            Tensor target = entry.getValue();
+            if (source == null || source.dim(0) != e || target.dim(0) != local
+                    || source.size() / e != target.size() / local) {
+                throw new IllegalArgumentException("moe.expert=" + config.expert() + ": parameter experts."
+                        + entry.getKey() + " must have leading dimension E (" + e + ") to be sharded over "
+                        + parallel.worldSize() + " ranks, got " + source + " and " + target);
+            }
+            int rowSize = target.size() / local;
+            System.arraycopy(source.toHost().data(), first * rowSize, target.data(), 0, target.size());
+            target.toDevice();
+        }
+        return mine;
     }
 
     /**
@@ -73,6 +127,9 @@ public final class MoeLayer implements FeedForward {
         Tensor flat = x.view(n, width);
         boolean training = tape.isTraining();
         double capacityFactor = training ? config.capacityFactor() : config.evalCapacityFactor();
+        if (parallel != null) {
+            return forwardSharded(tape, flat, training, capacityFactor).view(x.shape());
+        }
 
         Tensor routerInput = training && config.jitter() > 0 ? Elementwise.multiply(tape, flat, noise(device, n)) : flat;
         Tensor logits = Linear.forward(tape, routerInput, routerWeight, null);
@@ -95,6 +152,82 @@ public final class MoeLayer implements FeedForward {
         lastPlan = plan;
         lastStats = stats(device, plan, probs, aux, z);
         return y.view(x.shape());
+    }
+
+    /** {@link #forward} with experts on several ranks: flat (n,D) is this rank's part of the global batch. */
+    private Tensor forwardSharded(Tape tape, Tensor flat, boolean training, double capacityFactor) {
+        Device device = tape.device();
+        int n = flat.dim(0);
+        int e = config.experts();
+        int groups = router.groups();
+        int perGroup = router.choicesPerGroup();
+        int j = groups * perGroup;
+
+        Tensor routerInput = training && config.jitter() > 0
+                ? Elementwise.multiply(tape, flat, shardedNoise(device, n)) : flat;
+        Tensor logits = Linear.forward(tape, routerInput, routerWeight, null);
+        Tensor probs = Softmax.softmax(tape, logits.view(n * groups, e / groups)).view(n, e);
+        int[] choice = device.allocateInts(n * j);
+        device.launch(Router.gridTokens(n), Router::topK, choice, probs.data(), n, e, groups, perGroup);
+        device.copyToHost(choice);
+        ExpertExchange exchange = ExpertExchange.route(device, parallel, router, capacityFactor, choice, n, e, j);
+        DispatchPlan plan = exchange.globalPlan();
+
+        // This rank's shares of the global losses: aux = G·Σ f·P with f over the global counts and P
+        // = (1/N)·Σ p over the global tokens, so the share of n tokens is the local value (1/n
+        // normalisers) times (n/N)²; the z-loss share is the local mean times n/N.
+        double share = n / (double) Math.max(1, exchange.globalTokens());
+        Tensor weights = GateOps.combineWeights(tape, probs, plan, router.renormalize());
+        Tensor aux = n > 0 ? GateOps.balanceLoss(tape, probs, plan, groups, perGroup) : Tensor.zeros(device, false, 1);
+        Tensor z = n > 0 ? GateOps.zLoss(tape, logits, groups) : Tensor.zeros(device, false, 1);
+        tape.addLoss("aux_loss", aux, (float) (config.auxLossCoef() * share * share));
+        tape.addLoss("z_loss", z, (float) (config.zLossCoef() * share));
+
+        Tensor rows = DispatchOps.dispatch(tape, flat, exchange.sendPlan());
+        Tensor buffer = exchange.toExperts(tape, rows, parallel.localExperts(e));
+        Tensor out = experts.forward(tape, buffer);
+        out.requireShape("output of expert " + config.expert(), parallel.localExperts(e), plan.capacity(), width);
+        Tensor back = exchange.fromExperts(tape, out);
+        Tensor y = DispatchOps.combine(tape, back, weights, exchange.sendPlan());
+
+        float[] sums = {
+            (float) RoutingStats.entropySum(probs.toHost().data(), n, e, groups),
+            (float) (aux.toHost().data()[0] * share * share),
+            (float) (z.toHost().data()[0] * share)};
+        parallel.group().allReduceSum(sums);
+        device.copyToHost(plan.chosen());
+        device.copyToHost(plan.kept());
+        lastPlan = plan;
+        lastStats = RoutingStats.ofCounts(exchange.globalTokens(), plan.capacity(), plan.chosen(), plan.kept(),
+                exchange.globalTokens() > 0 ? sums[0] / ((double) exchange.globalTokens() * groups) : 0, sums[1],
+                sums[2]);
+        return y;
+    }
+
+    /** This rank's rows of the global batch's jitter factors (every rank draws them all, as one process would). */
+    private Tensor shardedNoise(Device device, int n) {
+        long[] counts = parallel.group().allGather(n);
+        long offset = 0;
+        long total = 0;
+        for (int q = 0; q < counts.length; q++) {
+            offset += q < parallel.rank() ? counts[q] : 0;
+            total += counts[q];
+        }
+        float[] u = new float[n * width];
+        float jitter = (float) config.jitter();
+        for (long i = 0; i < total * width; i++) {
+            float value = 1f - jitter + 2f * jitter * jitterNoise.nextFloat();
+            long at = i - offset * width;
+            if (at >= 0 && at < u.length) {
+                u[(int) at] = value;
+            }
+        }
+        return Tensor.of(device, false, u, n, width);
+    }
+
+    /** The expert parallelism this layer uses, or null when it holds all experts. */
+    public ExpertParallel parallel() {
+        return parallel;
     }
 
     /** Routing statistics of the last forward pass; null before the first. */

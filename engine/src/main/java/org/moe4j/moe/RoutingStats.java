@@ -37,6 +37,22 @@ public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRou
     static RoutingStats of(int tokens, int capacity, int[] routed, int[] kept, int[] slot, int perToken,
                            float[] probs, int groups, boolean expertChoice, double aux, double z) {
         int e = routed.length;
+        return of(tokens, capacity, routed, kept, slot, perToken, expertChoice,
+                tokens > 0 ? entropySum(probs, tokens, e, groups) / ((double) tokens * groups) : 0, aux, z);
+    }
+
+    /**
+     * Statistics from counts already known and an entropy already averaged, for a layer whose tokens
+     * are spread over several ranks (top-k and prototyping only).
+     */
+    static RoutingStats ofCounts(int tokens, int capacity, int[] routed, int[] kept, double routerEntropy, double aux,
+                                 double z) {
+        return of(tokens, capacity, routed, kept, null, 0, false, routerEntropy, aux, z);
+    }
+
+    private static RoutingStats of(int tokens, int capacity, int[] routed, int[] kept, int[] slot, int perToken,
+                                   boolean expertChoice, double routerEntropy, double aux, double z) {
+        int e = routed.length;
         double[] before = new double[e];
         double[] after = new double[e];
         double routedSum = 0;
@@ -71,15 +87,11 @@ public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRou
         } else {
             drop = routedSum > 0 ? (routedSum - keptSum) / routedSum : 0;
         }
-        return new RoutingStats(tokens, capacity, before, after, maxMean, cv, drop, entropy(probs, tokens, e, groups),
-                aux, z);
+        return new RoutingStats(tokens, capacity, before, after, maxMean, cv, drop, routerEntropy, aux, z);
     }
 
-    /** Mean entropy of each (token, group) distribution, in nats. */
-    private static double entropy(float[] probs, int n, int e, int groups) {
-        if (n == 0) {
-            return 0;
-        }
+    /** Sum over the {@code n·groups} (token, group) distributions of their entropy, in nats. */
+    static double entropySum(float[] probs, int n, int e, int groups) {
         int size = e / groups;
         double total = 0;
         for (int t = 0; t < n; t++) {
@@ -94,7 +106,7 @@ public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRou
                 total += h;
             }
         }
-        return total / ((double) n * groups);
+        return total;
     }
 
     /** The JSON form written to the metrics log, snake_case keys. */

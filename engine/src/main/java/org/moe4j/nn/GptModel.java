@@ -2,9 +2,13 @@ package org.moe4j.nn;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.moe4j.moe.ExpertParallel;
 import org.moe4j.moe.MoeLayer;
 import org.moe4j.random.SplitMix64;
 import org.moe4j.kernels.Device;
@@ -36,7 +40,16 @@ public final class GptModel implements Module {
      * puts them), initialised from {@code seed}.
      */
     public GptModel(ModelConfig config, Device device, long seed) {
-        this(config, new LayerContext(device, new SplitMix64(seed)), FeedForwardFactory.of(config));
+        this(config, device, seed, null);
+    }
+
+    /**
+     * As {@link #GptModel(ModelConfig, Device, long)}, with the MoE layers' experts sharded over
+     * {@code parallel}'s ranks (null: all experts here). Every rank's parameters equal the single
+     * process model's of the same seed (its slice of them, for the experts).
+     */
+    public GptModel(ModelConfig config, Device device, long seed, ExpertParallel parallel) {
+        this(config, new LayerContext(device, new SplitMix64(seed)), FeedForwardFactory.of(config, parallel));
     }
 
     /** Builds a model whose blocks take their feed-forward from {@code feedForwards}. */
@@ -82,6 +95,26 @@ public final class GptModel implements Module {
             }
         }
         return layers;
+    }
+
+    /**
+     * Names of the parameters that belong to experts (sharded under expert parallelism, and never
+     * averaged over ranks), in parameter order.
+     */
+    public Set<String> expertParameterNames() {
+        Set<Tensor> expertTensors = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (MoeLayer layer : moeLayers()) {
+            Map<String, Tensor> map = new LinkedHashMap<>();
+            layer.experts().collectParameters("", map);
+            expertTensors.addAll(map.values());
+        }
+        Set<String> names = new LinkedHashSet<>();
+        parameters.forEach((name, p) -> {
+            if (expertTensors.contains(p)) {
+                names.add(name);
+            }
+        });
+        return names;
     }
 
     /**

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 import org.moe4j.tensor.Tensor;
 import org.moe4j.train.checkpoint.CheckpointFormat;
 import org.moe4j.train.checkpoint.CheckpointFormatException;
@@ -43,8 +44,14 @@ public record Checkpoint(Path path, TrainConfig config, int step, long dataRngSt
         Safetensors.write(path, tensors, CheckpointFormat.stamp(metadata));
     }
 
-    /** Reads and validates a checkpoint; a damaged or foreign file is refused with what is wrong. */
+    /**
+     * Reads and validates a checkpoint; a damaged or foreign file is refused with what is wrong. A
+     * {@code .json} path is the manifest of a sharded checkpoint ({@link ShardedCheckpoint#load}).
+     */
     public static Checkpoint load(Path path) throws IOException {
+        if (path.getFileName().toString().endsWith(".json")) {
+            return ShardedCheckpoint.load(path);
+        }
         SafetensorsFile file = Safetensors.read(path);
         CheckpointFormat.check(file);
         Map<String, String> metadata = file.metadata();
@@ -79,6 +86,33 @@ public record Checkpoint(Path path, TrainConfig config, int step, long dataRngSt
             entry.getValue().device().copyToDevice(second);
         }
         optimizer.restoreStepsTaken(step);
+    }
+
+    /**
+     * This checkpoint with every expert parameter in {@code expertNames} (and its moments) cut to
+     * rank {@code rank}'s rows of {@code worldSize} equal parts: what that rank restores.
+     */
+    public Checkpoint shardExperts(Set<String> expertNames, int rank, int worldSize) throws CheckpointFormatException {
+        Map<String, TensorEntry> cut = new LinkedHashMap<>(tensors);
+        for (String name : expertNames) {
+            for (String key : new String[] {name, FIRST_MOMENT + name, SECOND_MOMENT + name}) {
+                TensorEntry entry = tensors.get(key);
+                if (entry == null) {
+                    throw new CheckpointFormatException(path, "no tensor '" + key + "'");
+                }
+                int[] shape = entry.shape();
+                if (shape.length == 0 || shape[0] % worldSize != 0) {
+                    throw new CheckpointFormatException(path, "tensor '" + key + "' of shape " + Arrays.toString(shape)
+                            + " cannot be split over " + worldSize + " ranks");
+                }
+                float[] all = entry.floats();
+                int part = all.length / worldSize;
+                int[] partShape = shape.clone();
+                partShape[0] = shape[0] / worldSize;
+                cut.put(key, TensorEntry.f32(Arrays.copyOfRange(all, rank * part, (rank + 1) * part), partShape));
+            }
+        }
+        return new Checkpoint(path, config, step, dataRngState, cut);
     }
 
     /** Number of parameter values (optimizer state excluded). */

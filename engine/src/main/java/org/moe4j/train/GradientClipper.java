@@ -21,12 +21,18 @@ public final class GradientClipper {
     public static double clip(Device device, Collection<Tensor> parameters, double maxNorm) {
         float[][] grads = parameters.stream().map(Tensor::grad).toArray(float[][]::new);
         double norm = Math.sqrt(Reductions.sumOfSquares(device, grads));
+        scale(device, parameters, norm, maxNorm);
+        return norm;
+    }
+
+    /** Scales all gradients by {@code maxNorm / norm} when {@code norm}, their global norm, exceeds {@code maxNorm} > 0. */
+    public static void scale(Device device, Collection<Tensor> parameters, double norm, double maxNorm) {
         if (maxNorm > 0 && norm > maxNorm) {
             float scale = (float) (maxNorm / (norm + 1e-6));
-            for (float[] grad : grads) {
+            for (Tensor p : parameters) {
+                float[] grad = p.grad();
                 device.launch(Grid.of(grad.length), Elementwise::scale, grad, scale, grad.length);
             }
         }
-        return norm;
     }
 }

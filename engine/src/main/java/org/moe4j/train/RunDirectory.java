@@ -13,7 +13,7 @@ import java.util.stream.Stream;
 
 /**
  * A run's directory: {@code config.json}, {@code metrics.jsonl}, {@code loss.png} and
- * {@code checkpoint.safetensors}. New runs go to {@code runs/<date-time>} unless given a path.
+ * {@code checkpoint.safetensors} (or, for a sharded run, {@code checkpoint.json} and its directory). New runs go to {@code runs/<date-time>} unless given a path.
  */
 public record RunDirectory(Path path) {
 
@@ -43,9 +43,8 @@ public record RunDirectory(Path path) {
             return Optional.empty();
         }
         try (Stream<Path> runs = Files.list(root)) {
-            return runs.filter(d -> Files.isRegularFile(d.resolve(Checkpoint.FILE_NAME)))
-                    .max(Comparator.comparing(d -> modified(d.resolve(Checkpoint.FILE_NAME))))
-                    .map(RunDirectory::new);
+            return runs.map(RunDirectory::new).filter(d -> Files.isRegularFile(d.latestCheckpoint()))
+                    .max(Comparator.comparing(d -> modified(d.latestCheckpoint())));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list runs in " + root, e);
         }
@@ -53,6 +52,27 @@ public record RunDirectory(Path path) {
 
     public Path checkpoint() {
         return path.resolve(Checkpoint.FILE_NAME);
+    }
+
+    /** The manifest of a sharded checkpoint ({@link ShardedCheckpoint}). */
+    public Path manifest() {
+        return path.resolve(ShardedCheckpoint.MANIFEST);
+    }
+
+    /**
+     * The checkpoint to resume or evaluate: {@link #checkpoint()} or {@link #manifest()}, whichever
+     * was written last (the first when neither exists).
+     */
+    public Path latestCheckpoint() {
+        Path single = checkpoint();
+        Path sharded = manifest();
+        if (!Files.isRegularFile(sharded)) {
+            return single;
+        }
+        if (!Files.isRegularFile(single)) {
+            return sharded;
+        }
+        return modified(sharded).compareTo(modified(single)) > 0 ? sharded : single;
     }
 
     public Path metrics() {

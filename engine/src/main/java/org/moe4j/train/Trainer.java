@@ -1,6 +1,7 @@
 package org.moe4j.train;
 
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +12,7 @@ import java.util.Map;
 import org.moe4j.data.Batch;
 import org.moe4j.data.TokenDataset;
 import org.moe4j.kernels.Device;
+import org.moe4j.moe.ExpertParallel;
 import org.moe4j.moe.MoeLayer;
 import org.moe4j.moe.RoutingStats;
 import org.moe4j.nn.GptModel;
@@ -28,6 +30,11 @@ import org.moe4j.train.metrics.ProgressBar;
  *
  * <p>A loss that is not finite stops training with {@link TrainingDivergedException}; the last
  * checkpoint written before it is left as it was.
+ *
+ * <p>With {@link ExpertParallel} over W ranks, every rank runs this loop on its part of each global
+ * batch ({@link DataParallel}); the losses, gradients and updates are those of one process training
+ * on the global batch, up to float summation order. Only rank 0 prints, writes the config, the
+ * metrics and the plot; checkpoints are sharded ({@link ShardedCheckpoint}).
  */
 public final class Trainer {
     private final TrainConfig config;
@@ -38,15 +45,24 @@ public final class Trainer {
     private final LearningRateSchedule schedule;
     private final RunDirectory run;
     private final PrintStream console;
+    private final DataParallel parallel;
+    private final boolean leader;
     private final List<Float> losses = new ArrayList<>();
     private int step;
 
-    private Trainer(TrainConfig config, Device device, RunDirectory run, PrintStream console) {
+    private Trainer(TrainConfig config, Device device, RunDirectory run, PrintStream console, ExpertParallel ep) {
+        ExpertParallel sharded = ep != null && ep.worldSize() > 1 ? ep : null;
+        if (sharded != null) {
+            DataParallel.checkBatch(config, sharded.worldSize());
+        }
         this.config = config;
         this.device = device;
         this.run = run;
-        this.console = console;
-        this.model = new GptModel(config.model(), device, config.seed());
+        this.leader = sharded == null || sharded.rank() == 0;
+        this.console = leader ? console : new PrintStream(OutputStream.nullOutputStream());
+        this.model = new GptModel(config.model(), device, config.seed(), sharded);
+        this.parallel = sharded == null ? null
+                : new DataParallel(sharded, model.parameters(), model.expertParameterNames());
         this.dataset = TrainingData.open(config);
         this.optimizer = new AdamWOptimizer(device, model.parameters(), config);
         this.schedule = LearningRateSchedule.of(config);
@@ -55,16 +71,40 @@ public final class Trainer {
     /** A new run from freshly initialised parameters. */
     public static Trainer start(TrainConfig config, Device device, RunDirectory run, PrintStream console)
             throws IOException {
-        run.writeConfig(config);
-        return new Trainer(config, device, run, console);
+        return start(config, device, run, console, null);
+    }
+
+    /**
+     * A new run whose experts are sharded over {@code parallel}'s ranks (null or W = 1: one process).
+     * Every rank calls it with the same config.
+     */
+    public static Trainer start(TrainConfig config, Device device, RunDirectory run, PrintStream console,
+                                ExpertParallel parallel) throws IOException {
+        Trainer trainer = new Trainer(config, device, run, console, parallel);
+        if (trainer.leader) {
+            run.writeConfig(config);
+        }
+        return trainer;
     }
 
     /** Continues the run that wrote {@code checkpoint}; its config is the run's config. */
     public static Trainer resume(Checkpoint checkpoint, Device device, RunDirectory run, PrintStream console)
             throws IOException {
-        Trainer trainer = new Trainer(checkpoint.config(), device, run, console);
-        checkpoint.restoreParameters(trainer.model.parameters());
-        checkpoint.restoreOptimizer(trainer.optimizer, trainer.model.parameters());
+        return resume(checkpoint, device, run, console, null);
+    }
+
+    /**
+     * As {@link #resume(Checkpoint, Device, RunDirectory, PrintStream)} over {@code parallel}'s ranks;
+     * the checkpoint may come from a run with another number of ranks (its experts are re-split).
+     */
+    public static Trainer resume(Checkpoint checkpoint, Device device, RunDirectory run, PrintStream console,
+                                 ExpertParallel parallel) throws IOException {
+        Trainer trainer = new Trainer(checkpoint.config(), device, run, console, parallel);
+        Checkpoint mine = trainer.parallel == null ? checkpoint
+                : checkpoint.shardExperts(trainer.model.expertParameterNames(), trainer.parallel.rank(),
+                        trainer.parallel.worldSize());
+        mine.restoreParameters(trainer.model.parameters());
+        mine.restoreOptimizer(trainer.optimizer, trainer.model.parameters());
         trainer.dataset.setRngState(checkpoint.dataRngState());
         trainer.step = checkpoint.step();
         return trainer;
@@ -82,9 +122,10 @@ public final class Trainer {
     public void runUntil(int lastStep) throws IOException {
         int stop = Math.min(lastStep, config.steps());
         ProgressBar progress = new ProgressBar(console, config.steps());
-        try (MetricsLog metrics = new MetricsLog(run.path())) {
+        try (MetricsLog metrics = leader ? new MetricsLog(run.path()) : null) {
             long windowStart = System.nanoTime();
             int windowSteps = 0;
+            long[] windowBytes = bytesSent();
             while (step < stop) {
                 double lr = schedule.at(step);
                 StepResult result = trainStep(lr);
@@ -106,17 +147,26 @@ public final class Trainer {
                     line.put("lr", lr);
                     line.put("tokens_per_s", tokensPerSecond);
                     line.put("grad_norm", result.gradNorm());
+                    if (parallel != null) {
+                        long[] bytes = bytesSent();
+                        line.put("all_to_all_bytes_per_step", (bytes[0] - windowBytes[0]) / windowSteps);
+                        line.put("all_reduce_bytes_per_step", (bytes[1] - windowBytes[1]) / windowSteps);
+                    }
                     RoutingSummary.addTo(line, result.routing());
                     if (evaluate) {
-                        double evalLoss = Evaluator.loss(model, dataset, config);
+                        double evalLoss = parallel == null ? Evaluator.loss(model, dataset, config)
+                                : evaluateSharded();
                         line.put("eval_loss", evalLoss);
                         line.put("eval_ppl", Math.exp(evalLoss));
                         progress.finish();
                         console.printf("step %d: eval loss %.4f, perplexity %.3f%n", step, evalLoss, Math.exp(evalLoss));
                     }
-                    metrics.log(line);
+                    if (metrics != null) {
+                        metrics.log(line);
+                    }
                     windowStart = System.nanoTime();
                     windowSteps = 0;
+                    windowBytes = bytesSent();
                 }
                 if (last || (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0)) {
                     saveCheckpoint();
@@ -124,7 +174,9 @@ public final class Trainer {
             }
         }
         progress.finish();
-        LossCurve.save(run);
+        if (leader) {
+            LossCurve.save(run);
+        }
     }
 
     /** Losses of the steps this trainer ran, in order. */
@@ -140,12 +192,33 @@ public final class Trainer {
         return step;
     }
 
+    /** Bytes this rank has sent in MoE all-to-alls and in gradient all-reduces; zeros for one process. */
+    private long[] bytesSent() {
+        return parallel == null ? new long[2]
+                : new long[] {parallel.parallel().bytesSent(), parallel.allReduceBytes()};
+    }
+
+    /** The data parallelism of a sharded run, or null. */
+    DataParallel dataParallel() {
+        return parallel;
+    }
+
     private StepResult trainStep(double lr) {
+        if (parallel != null) {
+            parallel.parallel().group().setStep(step + 1);
+        }
         Batch batch = dataset.nextTrainBatch(config.batchSize(), config.model().contextSize());
+        if (parallel != null) {
+            batch = parallel.slice(batch);
+        }
         Tape tape = Tape.training(device);
-        Tensor loss = model.loss(tape, batch.inputs(), batch.targets(), config.batchSize(),
+        Tensor loss = model.loss(tape, batch.inputs(), batch.targets(), batch.batchSize(),
                 config.model().contextSize());
         float value = loss.toHost().data()[0];
+        if (parallel != null) {
+            // The mean over the global batch: every rank holds B/W sequences.
+            value = (float) (parallel.sum(value) / parallel.worldSize());
+        }
         if (!Float.isFinite(value)) {
             throw new TrainingDivergedException("loss is " + value + " at step " + (step + 1)
                     + "; training stopped, the last checkpoint in " + run.path() + " is kept");
@@ -156,8 +229,15 @@ public final class Trainer {
                 routing.put(i, moe.lastStats());
             }
         }
-        tape.backward(loss);
-        double norm = GradientClipper.clip(device, model.parameters().values(), config.gradClip());
+        double norm;
+        if (parallel == null) {
+            tape.backward(loss);
+            norm = GradientClipper.clip(device, model.parameters().values(), config.gradClip());
+        } else {
+            tape.backward(loss, new float[] {1f / parallel.worldSize()});
+            parallel.allReduceDenseGradients(device);
+            norm = parallel.clip(device, config.gradClip());
+        }
         optimizer.step(lr);
         optimizer.zeroGrad();
         return new StepResult(value, norm, routing);
@@ -165,7 +245,26 @@ public final class Trainer {
 
     private void saveCheckpoint() throws IOException {
         Files.createDirectories(run.path());
-        Checkpoint.save(run.checkpoint(), config, step, dataset.rngState(), model.parameters(), optimizer);
+        if (parallel == null) {
+            Checkpoint.save(run.checkpoint(), config, step, dataset.rngState(), model.parameters(), optimizer);
+        } else {
+            ShardedCheckpoint.save(run.path(), parallel.parallel().group(), config, step, dataset.rngState(),
+                    model.parameters(), model.expertParameterNames(), optimizer);
+        }
+    }
+
+    /** {@link Evaluator#loss} over the ranks: each evaluates its rows of every validation batch. */
+    private double evaluateSharded() {
+        int length = config.model().contextSize();
+        List<Batch> batches = dataset.validationBatches(config.batchSize(), length, config.evalBatches());
+        double sum = 0;
+        for (Batch batch : batches) {
+            Batch mine = parallel.slice(batch);
+            Tape tape = Tape.inference(device);
+            float local = model.loss(tape, mine.inputs(), mine.targets(), mine.batchSize(), length).toHost().data()[0];
+            sum += (float) (parallel.sum(local) / parallel.worldSize());
+        }
+        return sum / batches.size();
     }
 
     /** @param routing routing statistics of the step's MoE layers by block index */

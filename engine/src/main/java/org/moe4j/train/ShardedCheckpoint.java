@@ -1,0 +1,190 @@
+package org.moe4j.train;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.moe4j.distributed.ProcessGroup;
+import org.moe4j.tensor.Tensor;
+import org.moe4j.train.checkpoint.AtomicFiles;
+import org.moe4j.train.checkpoint.CheckpointFormatException;
+import org.moe4j.train.checkpoint.TensorEntry;
+
+/**
+ * The checkpoint of an expert-parallel run over W ranks: a directory {@code checkpoint-stepNNNNNN/}
+ * with {@code dense.safetensors} (rank 0: every parameter that is not an expert's, with its AdamW
+ * moments) and {@code experts-rankR.safetensors} (rank R: its experts' rows of every expert
+ * parameter, with their moments), all in the {@link Checkpoint} format, and the manifest
+ * {@code checkpoint.json} naming them, W, the step and the config.
+ *
+ * <p>Atomic as a whole: the ranks write into {@code checkpoint-stepNNNNNN.tmp/}, meet at a barrier,
+ * then rank 0 renames the directory and replaces the manifest atomically; the manifest is the
+ * commit. A rank lost before the barrier makes every rank fail there, so no manifest names a
+ * partial checkpoint, and the previous one stays valid. Older checkpoint directories are removed
+ * after the commit.
+ *
+ * <p>{@link #load} reassembles the full tensors (experts concatenated in rank order), so a sharded
+ * checkpoint resumes with any W that divides E ({@link Checkpoint#shardExperts}), and eval,
+ * generate and inspect read it like a single-process checkpoint.
+ */
+public final class ShardedCheckpoint {
+    public static final String MANIFEST = "checkpoint.json";
+    static final String FORMAT = "moe4j-sharded-checkpoint";
+    static final int VERSION = 1;
+    private static final String DENSE = "dense.safetensors";
+    private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
+
+    private ShardedCheckpoint() {
+    }
+
+    /** Every rank calls this at the same step; returns when the manifest names the new checkpoint. */
+    static void save(Path runDir, ProcessGroup group, TrainConfig config, int step, long dataRngState,
+                     Map<String, Tensor> parameters, Set<String> expertNames, AdamWOptimizer optimizer)
+            throws IOException {
+        int rank = group.rank();
+        int w = group.worldSize();
+        String name = String.format("checkpoint-step%06d", step);
+        Path tmp = runDir.resolve(name + ".tmp");
+        Files.createDirectories(tmp);
+        Path shard = tmp.resolve(shardFile(rank));
+        try {
+            Map<String, Tensor> experts = new LinkedHashMap<>();
+            Map<String, Tensor> dense = new LinkedHashMap<>();
+            parameters.forEach((n, p) -> (expertNames.contains(n) ? experts : dense).put(n, p));
+            Checkpoint.save(shard, config, step, dataRngState, experts, optimizer);
+            if (rank == 0) {
+                Checkpoint.save(tmp.resolve(DENSE), config, step, dataRngState, dense, optimizer);
+            }
+            group.barrier();
+        } catch (IOException | RuntimeException e) {
+            // Never leave a partial checkpoint: the manifest was not replaced, and this rank's files go.
+            Files.deleteIfExists(shard);
+            if (rank == 0) {
+                Files.deleteIfExists(tmp.resolve(DENSE));
+            }
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException notEmpty) {
+                // another rank's shard is still there; the next save removes the directory
+            }
+            throw e;
+        }
+        if (rank == 0) {
+            Path done = runDir.resolve(name);
+            deleteTree(done);
+            Files.move(tmp, done, StandardCopyOption.ATOMIC_MOVE);
+            JsonObject manifest = new JsonObject();
+            manifest.addProperty("format", FORMAT);
+            manifest.addProperty("version", VERSION);
+            manifest.addProperty("world_size", w);
+            manifest.addProperty("step", step);
+            manifest.addProperty("directory", name);
+            manifest.addProperty("dense", DENSE);
+            int experts = config.model().moe() == null ? 0 : config.model().moe().experts();
+            JsonArray shards = new JsonArray();
+            for (int r = 0; r < w; r++) {
+                JsonObject s = new JsonObject();
+                s.addProperty("rank", r);
+                s.addProperty("file", shardFile(r));
+                s.addProperty("first_expert", r * experts / w);
+                s.addProperty("experts", experts / w);
+                shards.add(s);
+            }
+            manifest.add("shards", shards);
+            manifest.add("config", JsonParser.parseString(ConfigLoader.toJson(config)));
+            byte[] bytes = (GSON.toJson(manifest) + "\n").getBytes(StandardCharsets.UTF_8);
+            AtomicFiles.writeStream(runDir.resolve(MANIFEST), out -> out.write(bytes));
+            try (Stream<Path> old = Files.list(runDir)) {
+                for (Path p : old.filter(p -> p.getFileName().toString().startsWith("checkpoint-step")
+                        && !p.getFileName().toString().equals(name)).toList()) {
+                    deleteTree(p);
+                }
+            }
+        }
+        group.barrier();
+    }
+
+    /** Reads the manifest and every file it names; returns the whole model's checkpoint. */
+    public static Checkpoint load(Path manifestPath) throws IOException {
+        JsonObject manifest;
+        try {
+            manifest = JsonParser.parseString(Files.readString(manifestPath)).getAsJsonObject();
+        } catch (JsonParseException | IllegalStateException e) {
+            throw new CheckpointFormatException(manifestPath, "not a JSON manifest: " + e.getMessage(), e);
+        }
+        String format = manifest.has("format") ? manifest.get("format").getAsString() : "";
+        int version = manifest.has("version") ? manifest.get("version").getAsInt() : -1;
+        if (!FORMAT.equals(format) || version != VERSION) {
+            throw new CheckpointFormatException(manifestPath, "format '" + format + "' version " + version
+                    + " is not " + FORMAT + " version " + VERSION);
+        }
+        int w = manifest.get("world_size").getAsInt();
+        Path dir = manifestPath.toAbsolutePath().getParent().resolve(manifest.get("directory").getAsString());
+        Checkpoint dense = Checkpoint.load(dir.resolve(manifest.get("dense").getAsString()));
+        Map<String, TensorEntry> tensors = new LinkedHashMap<>(dense.tensors());
+        JsonArray shardList = manifest.getAsJsonArray("shards");
+        if (shardList.size() != w) {
+            throw new CheckpointFormatException(manifestPath, "lists " + shardList.size() + " shards for world size " + w);
+        }
+        List<Checkpoint> shards = new java.util.ArrayList<>();
+        for (int r = 0; r < w; r++) {
+            Checkpoint shard = Checkpoint.load(dir.resolve(shardList.get(r).getAsJsonObject().get("file").getAsString()));
+            if (shard.step() != dense.step()) {
+                throw new CheckpointFormatException(shard.path(), "is of step " + shard.step() + " but "
+                        + dense.path() + " of step " + dense.step());
+            }
+            shards.add(shard);
+        }
+        for (String name : shards.get(0).tensors().keySet()) {
+            tensors.put(name, concatRows(name, shards, manifestPath));
+        }
+        return new Checkpoint(manifestPath, dense.config(), dense.step(), dense.dataRngState(), tensors);
+    }
+
+    private static TensorEntry concatRows(String name, List<Checkpoint> shards, Path manifest)
+            throws CheckpointFormatException {
+        int[] shape = shards.get(0).tensors().get(name).shape();
+        int rowsEach = shape[0];
+        int size = shards.get(0).tensors().get(name).floats().length;
+        float[] all = new float[size * shards.size()];
+        for (int r = 0; r < shards.size(); r++) {
+            TensorEntry part = shards.get(r).tensors().get(name);
+            if (part == null || !java.util.Arrays.equals(part.shape(), shape)) {
+                throw new CheckpointFormatException(manifest, "shard of rank " + r + " lacks '" + name
+                        + "' of shape " + java.util.Arrays.toString(shape));
+            }
+            System.arraycopy(part.floats(), 0, all, r * size, size);
+        }
+        int[] full = shape.clone();
+        full[0] = rowsEach * shards.size();
+        return TensorEntry.f32(all, full);
+    }
+
+    private static String shardFile(int rank) {
+        return "experts-rank" + rank + ".safetensors";
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(root)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

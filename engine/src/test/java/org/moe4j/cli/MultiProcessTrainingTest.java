@@ -1,0 +1,193 @@
+package org.moe4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.moe4j.distributed.LocalLaunch;
+import org.moe4j.train.Checkpoint;
+import org.moe4j.train.ConfigLoader;
+import org.moe4j.train.Devices;
+import org.moe4j.train.RunDirectory;
+import org.moe4j.train.ShardedCheckpoint;
+import org.moe4j.train.TrainConfig;
+import org.moe4j.train.Trainer;
+import org.moe4j.kernels.Device;
+
+/**
+ * Real processes on loopback: {@code moe launch --nproc 2 train} equals the one-process run, a
+ * config error in every rank is forwarded as the exit status, and a killed rank makes the others
+ * fail naming it, without a checkpoint after the failure.
+ */
+class MultiProcessTrainingTest {
+    private static final String[] TINY = {
+        "--set", "model.context_size=16", "--set", "model.layers=2", "--set", "model.heads=2",
+        "--set", "model.width=16", "--set", "model.hidden=32", "--set", "warmup_steps=2", "--set", "log_every=1",
+        "--set", "eval_every=100", "--set", "eval_batches=2", "--set", "corpus_bytes=20000",
+        "--set", "moe.hidden=16", "--set", "moe.capacity_factor=1.0"};
+    private static final Pattern LOSS = Pattern.compile("\"loss\":([0-9.eE+-]+)");
+    private final List<Process> started = new ArrayList<>();
+
+    @TempDir
+    Path dir;
+
+    @AfterEach
+    void killLeftovers() throws InterruptedException {
+        for (Process p : started) {
+            p.destroyForcibly();
+            p.waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void launchTwoRanksEqualsOneProcess() throws Exception {
+        Path run = dir.resolve("w2");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> args = new ArrayList<>(List.of("launch", "--nproc", "2", "train"));
+        args.addAll(List.of(TINY));
+        args.addAll(List.of("--set", "moe.experts=4", "--batch-size", "4", "--steps", "4", "--run-dir", run.toString()));
+        int status = cli(out, err).execute(args.toArray(String[]::new));
+        assertEquals(0, status, "stdout:\n" + out + "\nstderr:\n" + err);
+        assertTrue(out.toString().lines().allMatch(l -> l.startsWith("[rank 0] ")), out.toString());
+        assertTrue(out.toString().contains("[rank 0] done: "), out.toString());
+
+        TrainConfig config = ((TrainCommand) new picocli.CommandLine(new TrainCommand())
+                .parseArgs(trainArgs("--set", "moe.experts=4", "--batch-size", "4", "--steps", "4"))
+                .commandSpec().userObject()).config();
+        List<Float> single;
+        try (Device device = Devices.open("jvm")) {
+            Trainer trainer = Trainer.start(config, device, RunDirectory.at(dir.resolve("w1")),
+                    new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+            trainer.run();
+            single = trainer.losses();
+        }
+        List<Double> sharded = losses(run.resolve("metrics.jsonl"));
+        assertEquals(single.size(), sharded.size());
+        for (int i = 0; i < single.size(); i++) {
+            assertEquals(single.get(i), sharded.get(i), 1e-5 * single.get(i), "loss of step " + (i + 1));
+        }
+        assertEquals(4, Checkpoint.load(run.resolve(ShardedCheckpoint.MANIFEST)).step());
+    }
+
+    @Test
+    void launchForwardsTheExitStatusOfAFailedRank() {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> args = new ArrayList<>(List.of("launch", "--nproc", "2", "train"));
+        args.addAll(List.of(TINY));
+        args.addAll(List.of("--router", "switch", "--experts", "3", "--steps", "1", "--run-dir",
+                dir.resolve("bad").toString()));
+        int status = cli(out, err).execute(args.toArray(String[]::new));
+        assertEquals(Main.EXIT_USAGE, status, err.toString());
+        assertTrue(err.toString().contains("[rank 1] error: moe.experts=3 is not divisible by the world size 2"),
+                err.toString());
+    }
+
+    @Test
+    void killedRankMakesTheOthersFailNamingItWithoutACheckpointAfterTheFailure() throws Exception {
+        int w = 3;
+        Path run = dir.resolve("killed");
+        int port = LocalLaunch.freePort("127.0.0.1");
+        String job = LocalLaunch.newJobId();
+        String secret = LocalLaunch.newJobSecret();
+        List<Path> stderr = new ArrayList<>();
+        for (int r = 0; r < w; r++) {
+            ProcessBuilder pb = new ProcessBuilder(javaCommand(trainArgs("--router", "switch", "--experts", "3",
+                    "--batch-size", "3", "--steps", "100000", "--set", "checkpoint_every=1", "--run-dir",
+                    run.toString())));
+            Map<String, String> env = pb.environment();
+            env.keySet().removeIf(k -> k.startsWith("SLURM_") || k.startsWith("OMPI_") || k.startsWith("TORCHELASTIC_")
+                    || k.startsWith("MOE_"));
+            env.putAll(LocalLaunch.rankEnvironment(r, w, "127.0.0.1", port, job, secret));
+            env.put("MOE_COLLECTIVE_TIMEOUT_S", "5");
+            Path log = dir.resolve("rank" + r + ".err");
+            stderr.add(log);
+            pb.redirectError(log.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+            started.add(pb.start());
+        }
+        Path manifest = run.resolve(ShardedCheckpoint.MANIFEST);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+        while (!(Files.isRegularFile(manifest) && Checkpoint.load(manifest).step() >= 2)) {
+            if (System.nanoTime() > deadline || !started.get(0).isAlive()) {
+                fail("no checkpoint of step 2; rank 0 stderr: " + Files.readString(stderr.get(0)));
+            }
+            Thread.sleep(50);
+        }
+        long killed = System.nanoTime();
+        started.get(2).destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        for (int r = 0; r < 2; r++) {
+            Process p = started.get(r);
+            assertTrue(p.waitFor(20, TimeUnit.SECONDS), "rank " + r + " still running");
+            long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - killed);
+            assertTrue(seconds <= 8, "rank " + r + " took " + seconds + " s");
+            String err = Files.readString(stderr.get(r), StandardCharsets.UTF_8);
+            assertEquals(Main.EXIT_DISTRIBUTED, p.exitValue(), err);
+            assertTrue(err.contains("rank 2 lost") && err.contains("(step ") && err.contains("on rank " + r),
+                    "rank " + r + ": " + err);
+        }
+        // The manifest names a complete checkpoint; nothing of a later step was committed or left behind.
+        Checkpoint last = Checkpoint.load(manifest);
+        Matcher step = Pattern.compile("\\(step (\\d+)\\)").matcher(Files.readString(stderr.get(0)));
+        assertTrue(step.find());
+        assertTrue(last.step() < Integer.parseInt(step.group(1)), "checkpoint of step " + last.step()
+                + " after a failure in step " + step.group(1));
+        try (Stream<Path> files = Files.walk(run)) {
+            assertFalse(files.anyMatch(p -> p.toString().contains(".tmp") && p.getFileName().toString()
+                    .equals("dense.safetensors")), "a partial checkpoint was left");
+        }
+    }
+
+    private static picocli.CommandLine cli(StringWriter out, StringWriter err) {
+        picocli.CommandLine cli = Main.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        return cli;
+    }
+
+    private static String[] trainArgs(String... more) {
+        List<String> args = new ArrayList<>(List.of(TINY));
+        args.addAll(List.of(more));
+        return args.toArray(String[]::new);
+    }
+
+    /** This JVM's java, options and class path running {@code moe train} with the given arguments. */
+    private static List<String> javaCommand(String[] trainArgs) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
+                .filter(a -> !a.startsWith("-javaagent") && !a.startsWith("-agentlib")).toList());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "train"));
+        cmd.addAll(List.of(trainArgs));
+        return cmd;
+    }
+
+    private static List<Double> losses(Path metrics) throws IOException {
+        List<Double> losses = new ArrayList<>();
+        for (String line : Files.readAllLines(metrics)) {
+            Matcher m = LOSS.matcher(line);
+            if (m.find()) {
+                losses.add(Double.parseDouble(m.group(1)));
+            }
+        }
+        return losses;
+    }
+}

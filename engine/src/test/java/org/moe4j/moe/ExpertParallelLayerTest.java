@@ -1,0 +1,176 @@
+package org.moe4j.moe;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.moe4j.kernels.JvmDevice;
+import org.moe4j.nn.LayerContext;
+import org.moe4j.parallel.LoopbackRanks;
+import org.moe4j.random.SplitMix64;
+import org.moe4j.tensor.Tape;
+import org.moe4j.tensor.Tensor;
+
+/**
+ * An expert-parallel MoE layer over W ranks (threads with their own process groups) computes what
+ * one process computes on the concatenated batch: outputs, input and parameter gradients, routing
+ * statistics and auxiliary losses; also when a rank's tokens all leave it, an expert gets none, or
+ * a rank has no tokens at all.
+ */
+class ExpertParallelLayerTest {
+    private static final int D = 6;
+    private static final int F = 5;
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+
+    /** What one rank (or the single process) computed. */
+    private record Result(float[] y, float[] dx, Map<String, float[]> grads, RoutingStats stats) {
+    }
+
+    @Test
+    void prototypingOverTwoRanksEqualsOneProcess() throws Exception {
+        check(MoeTesting.config("prototype", 8, 2, 1.0, F), new int[] {13, 13}, false);
+    }
+
+    @Test
+    void renormalizedTopTwoOverFourRanksWithUnevenTokensEqualsOneProcess() throws Exception {
+        check(MoeTesting.renormalized(MoeTesting.config("topk", 8, 2, 0.75, F)), new int[] {9, 3, 7, 5}, false);
+    }
+
+    @Test
+    void switchWithAllTokensOnRankZeroExpertsTrains() throws Exception {
+        // Rank 1's experts get no token and rank 1 sends all its tokens away: zero-length frames.
+        Result[] results = check(MoeTesting.config("switch", 4, 1, 2.0, F), new int[] {7, 6}, true);
+        RoutingStats stats = results[0].stats();
+        assertEquals(0.0, stats.tokensPerExpertRouted()[2] + stats.tokensPerExpertRouted()[3]);
+        assertTrue(stats.tokensPerExpert()[0] + stats.tokensPerExpert()[1] > 0);
+    }
+
+    @Test
+    void aRankWithNoTokensTakesPart() throws Exception {
+        check(MoeTesting.config("topk", 4, 2, 1.0, F), new int[] {10, 0}, false);
+    }
+
+    @Test
+    void expertsNotDivisibleByRanksIsAConfigError() throws Exception {
+        List<String> messages = LoopbackRanks.run(2, LIMIT, group -> assertThrows(IllegalArgumentException.class,
+                () -> new MoeLayer(MoeTesting.config("topk", 3, 1, 1.0, F), D,
+                        new LayerContext(new JvmDevice(1, false), new SplitMix64(1)), 0.02f, 0.02f,
+                        new ExpertParallel(group))).getMessage());
+        assertTrue(messages.get(0).contains("moe.experts=3") && messages.get(0).contains("world size 2"),
+                messages.get(0));
+    }
+
+    /** Runs the layer on one process and on {@code tokens.length} ranks and compares everything. */
+    private static Result[] check(MoeConfig config, int[] tokens, boolean skewToRankZero) throws Exception {
+        int w = tokens.length;
+        int n = Arrays.stream(tokens).sum();
+        JvmDevice device = new JvmDevice(1, false);
+        MoeLayer reference = MoeTesting.layer(device, config, D, 7, 1.0);
+        Tensor x = MoeTesting.gaussian(device, 11, 1f, n, D);
+        if (skewToRankZero) {
+            skew(reference, x, config.experts() / w);
+        }
+        float[] dy = MoeTesting.gaussian(device, 12, 1f, n, D).data();
+        Result single = run(reference, x.data(), dy, device);
+
+        Result[] ranks = LoopbackRanks.run(w, LIMIT, group -> {
+            JvmDevice own = new JvmDevice(1, false);
+            ExpertParallel parallel = new ExpertParallel(group);
+            MoeLayer layer = new MoeLayer(config, D, new LayerContext(own, new SplitMix64(99)), 0.02f, 0.02f,
+                    parallel);
+            copyShard(reference, layer, parallel);
+            int from = 0;
+            for (int q = 0; q < group.rank(); q++) {
+                from += tokens[q];
+            }
+            int rows = tokens[group.rank()];
+            return run(layer, Arrays.copyOfRange(x.data(), from * D, (from + rows) * D),
+                    Arrays.copyOfRange(dy, from * D, (from + rows) * D), own);
+        }).toArray(Result[]::new);
+
+        int from = 0;
+        int local = config.experts() / w;
+        float[] routerGrad = new float[single.grads().get("router.weight").length];
+        for (int r = 0; r < w; r++) {
+            int rows = tokens[r];
+            close("y of rank " + r, Arrays.copyOfRange(single.y(), from * D, (from + rows) * D), ranks[r].y(), 1e-6);
+            close("dx of rank " + r, Arrays.copyOfRange(single.dx(), from * D, (from + rows) * D), ranks[r].dx(), 1e-5);
+            for (Map.Entry<String, float[]> g : ranks[r].grads().entrySet()) {
+                if (g.getKey().equals("router.weight")) {
+                    for (int i = 0; i < routerGrad.length; i++) {
+                        routerGrad[i] += g.getValue()[i];
+                    }
+                } else {
+                    float[] all = single.grads().get(g.getKey());
+                    int size = all.length / config.experts();
+                    close(g.getKey() + " grad of rank " + r,
+                            Arrays.copyOfRange(all, r * local * size, (r + 1) * local * size), g.getValue(), 1e-5);
+                }
+            }
+            RoutingStats a = single.stats();
+            RoutingStats b = ranks[r].stats();
+            assertEquals(a.tokens(), b.tokens());
+            assertEquals(a.capacity(), b.capacity());
+            assertEquals(Arrays.toString(a.tokensPerExpertRouted()), Arrays.toString(b.tokensPerExpertRouted()));
+            assertEquals(Arrays.toString(a.tokensPerExpert()), Arrays.toString(b.tokensPerExpert()));
+            assertEquals(a.dropFraction(), b.dropFraction(), 1e-12);
+            assertEquals(a.routerEntropy(), b.routerEntropy(), 1e-5 * a.routerEntropy());
+            assertEquals(a.auxLoss(), b.auxLoss(), 1e-5 * Math.abs(a.auxLoss()));
+            assertEquals(a.zLoss(), b.zLoss(), 1e-5 * Math.abs(a.zLoss()));
+            from += rows;
+        }
+        close("router.weight grad summed over ranks", single.grads().get("router.weight"), routerGrad, 1e-5);
+        return ranks;
+    }
+
+    /** Forward, then backward of {@code Σ y·dy} plus the auxiliary losses. */
+    private static Result run(MoeLayer layer, float[] xs, float[] dy, JvmDevice device) {
+        Tensor x = Tensor.of(device, true, xs, xs.length / D, D);
+        Tape tape = Tape.training(device);
+        Tensor y = layer.forward(tape, x);
+        float[] yv = y.toHost().data().clone();
+        tape.backward(y, dy);
+        Map<String, float[]> grads = new java.util.LinkedHashMap<>();
+        MoeTesting.parameters(layer).forEach((name, p) -> grads.put(name, p.grad().clone()));
+        return new Result(yv, x.grad().clone(), grads, layer.lastStats());
+    }
+
+    /** Copies the router and this rank's slice of every expert parameter from the reference layer. */
+    private static void copyShard(MoeLayer reference, MoeLayer shard, ExpertParallel parallel) {
+        Map<String, Tensor> from = MoeTesting.parameters(reference);
+        int e = reference.config().experts();
+        MoeTesting.parameters(shard).forEach((name, p) -> {
+            float[] all = from.get(name).data();
+            int offset = name.equals("router.weight") ? 0 : parallel.firstExpert(e) * (all.length / e);
+            System.arraycopy(all, offset, p.data(), 0, p.size());
+        });
+    }
+
+    /** A constant input feature that the router weighs strongly against the experts past {@code keep}. */
+    private static void skew(MoeLayer layer, Tensor x, int keep) {
+        int e = layer.config().experts();
+        float[] xs = x.data();
+        for (int t = 0; t < xs.length / D; t++) {
+            xs[t * D] = 4f;
+        }
+        float[] wr = MoeTesting.parameters(layer).get("router.weight").data();
+        for (int k = keep; k < e; k++) {
+            wr[k] = -20f;
+        }
+    }
+
+    private static void close(String what, float[] expected, float[] actual, double rtol) {
+        assertEquals(expected.length, actual.length, what + ": length");
+        for (int i = 0; i < expected.length; i++) {
+            double tol = 1e-6 + rtol * Math.abs(expected[i]);
+            if (Math.abs(expected[i] - actual[i]) > tol) {
+                throw new AssertionError(what + ": index " + i + " expected " + expected[i] + " got " + actual[i]);
+            }
+        }
+    }
+}

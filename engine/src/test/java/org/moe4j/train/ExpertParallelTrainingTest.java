@@ -1,0 +1,119 @@
+package org.moe4j.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.moe4j.kernels.Device;
+import org.moe4j.moe.ExpertParallel;
+import org.moe4j.parallel.LoopbackRanks;
+
+/**
+ * Training with experts sharded over W ranks (threads of this JVM, each with its own process group
+ * and device) follows the single-process loss curve of the same global batch, and its sharded
+ * checkpoints resume with the same or another W.
+ */
+class ExpertParallelTrainingTest {
+    static final TrainConfig TINY = new ConfigLoader(TrainConfig.DEFAULT)
+            .set("model.context_size", "16").set("model.layers", "2").set("model.heads", "2")
+            .set("model.width", "16").set("model.hidden", "32").set("batch_size", "4").set("steps", "6")
+            .set("warmup_steps", "2").set("log_every", "1").set("eval_every", "3").set("eval_batches", "2")
+            .set("checkpoint_every", "3").set("corpus_bytes", "20000").set("moe.experts", "4").set("moe.hidden", "16")
+            .set("moe.capacity_factor", "1.0").build();
+    private static final Duration LIMIT = Duration.ofSeconds(60);
+    private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void fourRanksFollowTheSingleProcessCurveAndCheckpointsReshard() throws Exception {
+        List<Float> single = single(TINY, dir.resolve("single"));
+        for (List<Float> rank : sharded(4, TINY, dir.resolve("w4"), TINY.steps())) {
+            assertClose("4 ranks", single, rank);
+        }
+
+        // Two ranks stop after 3 steps; the sharded checkpoint resumes on 2, 4 and 1 processes.
+        sharded(2, TINY, dir.resolve("w2"), 3);
+        Path manifest = dir.resolve("w2").resolve(ShardedCheckpoint.MANIFEST);
+        assertTrue(Files.isDirectory(dir.resolve("w2").resolve("checkpoint-step000003")));
+        Checkpoint checkpoint = Checkpoint.load(manifest);
+        assertEquals(3, checkpoint.step());
+        List<Float> rest = single.subList(3, 6);
+        for (int w : new int[] {2, 4}) {
+            Path run = dir.resolve("resume" + w);
+            List<List<Float>> resumed = LoopbackRanks.run(w, LIMIT, group -> {
+                try (Device device = Devices.open("jvm")) {
+                    Trainer trainer = Trainer.resume(checkpoint, device, RunDirectory.at(run), QUIET,
+                            new ExpertParallel(group));
+                    trainer.run();
+                    return trainer.losses();
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            resumed.forEach(losses -> assertClose("resumed on " + w + " ranks", rest, losses));
+        }
+        try (Device device = Devices.open("jvm")) {
+            Trainer trainer = Trainer.resume(checkpoint, device, RunDirectory.at(dir.resolve("resume1")), QUIET);
+            trainer.run();
+            assertClose("resumed on one process", rest, trainer.losses());
+        }
+    }
+
+    @Test
+    void batchNotDivisibleByRanksIsAConfigError() throws Exception {
+        TrainConfig odd = new ConfigLoader(TINY).set("batch_size", "3").build();
+        List<String> messages = LoopbackRanks.run(2, LIMIT, group -> {
+            try (Device device = Devices.open("jvm")) {
+                return assertThrows(IllegalArgumentException.class, () -> Trainer.start(odd, device,
+                        RunDirectory.at(dir.resolve("odd" + group.rank())), QUIET, new ExpertParallel(group)))
+                        .getMessage();
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        assertTrue(messages.get(0).contains("batch_size=3") && messages.get(0).contains("world size 2"),
+                messages.get(0));
+    }
+
+    static List<Float> single(TrainConfig config, Path run) throws Exception {
+        try (Device device = Devices.open("jvm")) {
+            Trainer trainer = Trainer.start(config, device, RunDirectory.at(run), QUIET);
+            trainer.run();
+            return trainer.losses();
+        }
+    }
+
+    /** Every rank's losses (each the global batch's) after training W ranks for {@code steps} steps. */
+    private static List<List<Float>> sharded(int w, TrainConfig config, Path run, int steps) throws Exception {
+        return LoopbackRanks.run(w, LIMIT, group -> {
+            try (Device device = Devices.open("jvm")) {
+                Trainer trainer = Trainer.start(config, device, RunDirectory.at(run), QUIET, new ExpertParallel(group));
+                trainer.runUntil(steps);
+                return trainer.losses();
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+    }
+
+    /** Losses equal within float summation differences: relative 1e-5. */
+    static void assertClose(String what, List<Float> expected, List<Float> actual) {
+        assertEquals(expected.size(), actual.size(), what + ": steps");
+        for (int i = 0; i < expected.size(); i++) {
+            double e = expected.get(i);
+            double a = actual.get(i);
+            assertTrue(Math.abs(e - a) <= 1e-5 * Math.abs(e), what + ": step " + (i + 1) + " loss " + a
+                    + ", one process " + e);
+        }
+    }
+}
