@@ -68,9 +68,9 @@ public final class M6tPreset {
     }
 
     /**
-     * Sized for time on two shared cores: {@code quick} trains its 32 runs in about 3 minutes,
-     * {@code full} in about half an hour (docs/study-results.md has the measured times). Chosen for
-     * time only, never for what the numbers say.
+     * Sized for time on two cores: on a busy two-core machine {@code quick} took 3.5 minutes for its
+     * 32 runs and {@code full} 24 minutes (docs/study-results.md). Chosen for time only, never for
+     * what the numbers say.
      */
     private static Size size(String preset) {
         return switch (preset) {
