@@ -33,6 +33,14 @@ public final class M6tPreset {
     public static final double EVAL_CAPACITY_FACTOR = 2.0;
     public static final double AUX_LOSS_COEF = 0.01;
     public static final int EXPERTS = 8;
+    /** Expert type of every run: the built-in GELU FFN. */
+    public static final String EXPERT = "gelu";
+    /**
+     * Top-k combine weights are the router probabilities, not renormalised over the kept experts:
+     * the same rule as Switch (where renormalising would make every weight 1 and stop the router's
+     * gradient) and as prototyping (which has no renormalisation), so routers differ only in routing.
+     */
+    public static final boolean RENORMALIZE = false;
     public static final List<Long> SEEDS = List.of(1L, 2L);
 
     /**
@@ -59,10 +67,15 @@ public final class M6tPreset {
                         int hidden, int evalEvery, int evalBatches, int logEvery, int corpusBytes) {
     }
 
+    /**
+     * Sized for time on two cores: on a busy two-core machine {@code quick} took 3.5 minutes for its
+     * 32 runs and {@code full} 24 minutes (docs/study-results.md). Chosen for time only, never for
+     * what the numbers say.
+     */
     private static Size size(String preset) {
         return switch (preset) {
-            case "quick" -> new Size(60, 8, 32, 2, 2, 32, 128, 20, 4, 10, 60_000);
-            case "full" -> new Size(300, 8, 64, 2, 4, 64, 256, 50, 8, 10, 400_000);
+            case "quick" -> new Size(250, 8, 32, 2, 2, 32, 128, 50, 4, 10, 100_000);
+            case "full" -> new Size(500, 8, 64, 2, 4, 64, 256, 50, 16, 10, 400_000);
             default -> throw new IllegalArgumentException("preset '" + preset + "' is not known: allowed values are " + PRESETS);
         };
     }
@@ -92,6 +105,8 @@ public final class M6tPreset {
         moe.addProperty("aux_loss_coef", AUX_LOSS_COEF);
         moe.addProperty("z_loss_coef", 0.0);
         moe.addProperty("jitter", 0.0);
+        moe.addProperty("renormalize", RENORMALIZE);
+        moe.addProperty("expert", EXPERT);
         moe.addProperty("hidden", size.hidden());
         moe.addProperty("every", 1);
         JsonObject model = new JsonObject();

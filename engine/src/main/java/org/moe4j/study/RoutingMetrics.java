@@ -7,26 +7,27 @@ import java.util.Map;
 
 /**
  * The routing columns of a study's table (drop rate, load coefficient of variation, router
- * entropy), read from a run's {@code metrics.jsonl}. This is the only class that knows where the
- * MoE layer puts its routing statistics in a metrics line; if the keys change, change
- * {@link #KEY} and the {@code *_KEYS} lists here and nothing else.
+ * entropy), read from a run's {@code metrics.jsonl}. This is the only class of the study that
+ * knows where the MoE layer's routing statistics are in a metrics line.
  *
- * <p>Expected form: {@code "moe"} holds the per-layer statistics, either a list of objects (one per
- * MoE layer) or an object of objects keyed by layer; a value is the mean over the layers that
- * report it. A line without them (a dense model) gives {@code NaN}, shown as {@value #ABSENT_TEXT}.
+ * <p>The trainer writes them ({@code org.moe4j.train.RoutingSummary}) as {@value #KEY}: a list with
+ * one object per MoE layer, that layer's {@link org.moe4j.moe.RoutingStats#toMap()} plus its
+ * {@code block}; the keys read here are {@value #DROP_RATE}, {@value #LOAD_CV} and
+ * {@value #ROUTER_ENTROPY}, of the training step the line was logged at. A column is the mean over
+ * the layers. A line without them (a dense model) gives {@code NaN}, shown as {@value #ABSENT_TEXT}.
  *
  * @param dropRate      fraction of token-expert assignments dropped for lack of capacity, in [0, 1]
- * @param loadCv        coefficient of variation (std/mean) of the tokens per expert
+ * @param loadCv        coefficient of variation (std/mean) of the tokens routed to each expert
  * @param routerEntropy mean entropy of the router's probabilities per token, in nats
  */
 public record RoutingMetrics(double dropRate, double loadCv, double routerEntropy) {
 
-    /** The key of the routing statistics in a metrics line. */
+    /** The key of the per-layer routing statistics in a metrics line. */
     static final String KEY = "moe";
-    /** Accepted names of each statistic inside a layer's object, first match wins. */
-    static final List<String> DROP_RATE_KEYS = List.of("drop_rate", "dropped_fraction");
-    static final List<String> LOAD_CV_KEYS = List.of("load_cv", "cv");
-    static final List<String> ROUTER_ENTROPY_KEYS = List.of("router_entropy", "entropy");
+    /** Keys of the statistics inside a layer's object, as {@link org.moe4j.moe.RoutingStats#toMap()} writes them. */
+    static final String DROP_RATE = "drop_fraction";
+    static final String LOAD_CV = "load_cv";
+    static final String ROUTER_ENTROPY = "router_entropy";
 
     /** How an absent statistic is shown in the table. */
     public static final String ABSENT_TEXT = "–";
@@ -41,8 +42,7 @@ public record RoutingMetrics(double dropRate, double loadCv, double routerEntrop
      */
     public static RoutingMetrics fromMetricsLine(Map<String, Object> line) {
         List<Map<?, ?>> layers = layers(line.get(KEY));
-        return new RoutingMetrics(mean(layers, DROP_RATE_KEYS), mean(layers, LOAD_CV_KEYS),
-                mean(layers, ROUTER_ENTROPY_KEYS));
+        return new RoutingMetrics(mean(layers, DROP_RATE), mean(layers, LOAD_CV), mean(layers, ROUTER_ENTROPY));
     }
 
     /** The statistics of the last line of a run that has any ({@link #ABSENT} if none has). */
@@ -74,27 +74,17 @@ public record RoutingMetrics(double dropRate, double loadCv, double routerEntrop
                     layers.add(m);
                 }
             });
-        } else if (stats instanceof Map<?, ?> map) {
-            boolean perLayer = !map.isEmpty() && map.values().stream().allMatch(v -> v instanceof Map<?, ?>);
-            if (perLayer) {
-                map.values().forEach(v -> layers.add((Map<?, ?>) v));
-            } else {
-                layers.add(map);
-            }
         }
         return layers;
     }
 
-    private static double mean(List<Map<?, ?>> layers, List<String> keys) {
+    private static double mean(List<Map<?, ?>> layers, String key) {
         double sum = 0;
         int n = 0;
         for (Map<?, ?> layer : layers) {
-            for (String key : keys) {
-                if (layer.get(key) instanceof Number v && Double.isFinite(v.doubleValue())) {
-                    sum += v.doubleValue();
-                    n++;
-                    break;
-                }
+            if (layer.get(key) instanceof Number v && Double.isFinite(v.doubleValue())) {
+                sum += v.doubleValue();
+                n++;
             }
         }
         return n == 0 ? Double.NaN : sum / n;

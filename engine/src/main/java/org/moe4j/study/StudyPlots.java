@@ -82,7 +82,10 @@ final class StudyPlots {
         return plot;
     }
 
-    /** The fields of {@code plot_loss_against}, or else every varied field with two or more numeric values. */
+    /**
+     * The fields of {@code plot_loss_against}, or else every varied field with two or more numeric
+     * values. Configurations without the field (a dense model has no {@code model.moe.*}) are left out.
+     */
     static List<String> lossAgainstFields(StudyGrid grid, List<StudyReport.Row> rows) {
         if (!grid.plotLossAgainst().isEmpty()) {
             return grid.plotLossAgainst();
@@ -93,7 +96,10 @@ final class StudyPlots {
             boolean numeric = true;
             for (StudyReport.Row row : rows) {
                 JsonElement v = field(tree(row.trainConfig()), field);
-                numeric &= v != null && v.isJsonPrimitive() && v.getAsJsonPrimitive().isNumber();
+                if (absent(v)) {
+                    continue;
+                }
+                numeric &= v.isJsonPrimitive() && v.getAsJsonPrimitive().isNumber();
                 if (numeric) {
                     values.add(v.getAsDouble());
                 }
@@ -107,8 +113,8 @@ final class StudyPlots {
 
     /**
      * Final eval loss against {@code field}: configurations that agree on every other varied field
-     * form one line; lines with fewer than two points are left out. Null if no line remains or the
-     * field is not a number in these configs.
+     * form one line; lines with fewer than two points are left out, and so are configurations without
+     * the field. Null if no line remains or the field is not a number in these configs.
      */
     static LinePlot lossAgainst(StudyGrid grid, List<StudyReport.Row> rows, String field) {
         List<String> others = variedFields(grid).stream().filter(f -> !f.equals(field)).toList();
@@ -116,9 +122,16 @@ final class StudyPlots {
         for (StudyReport.Row row : rows) {
             JsonObject tree = tree(row.trainConfig());
             JsonElement x = field(tree, field);
-            if (x == null || !x.isJsonPrimitive() || !x.getAsJsonPrimitive().isNumber()) {
+            if (absent(x)) {
+                continue; // not a point of this plot: the config has no such field (a dense model's moe)
+            }
+            if (!x.isJsonPrimitive() || !x.getAsJsonPrimitive().isNumber()) {
                 return null;
             }
+            // A varied field that holds this one (model.moe around model.moe.capacity_factor) is
+            // compared without it: two MoE settings that differ only in x are one line.
+            int dot = field.lastIndexOf('.');
+            (dot < 0 ? tree : field(tree, field.substring(0, dot))).getAsJsonObject().remove(field.substring(dot + 1));
             Map<String, String> key = new LinkedHashMap<>();
             for (String other : others) {
                 JsonElement v = field(tree, other);
@@ -173,6 +186,10 @@ final class StudyPlots {
 
     private static JsonObject tree(TrainConfig config) {
         return JsonParser.parseString(ConfigLoader.toJson(config)).getAsJsonObject();
+    }
+
+    private static boolean absent(JsonElement value) {
+        return value == null || value.isJsonNull();
     }
 
     /** The value of a dotted field in a config's JSON tree; null if there is none. */

@@ -11,9 +11,15 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.function.ToDoubleFunction;
+import org.moe4j.kernels.Device;
+import org.moe4j.kernels.JvmDevice;
+import org.moe4j.moe.ParameterCounts;
+import org.moe4j.nn.GptModel;
 import org.moe4j.train.TrainConfig;
 import org.moe4j.train.checkpoint.AtomicFiles;
 
@@ -35,7 +41,7 @@ public final class StudyReport {
      *
      * @param config      the grid configuration
      * @param trainConfig its training config (of the first seed)
-     * @param parameters  total and active parameters
+     * @param parameters  total and active parameters ({@link #parameterCounts})
      * @param runs        its runs, one per seed
      */
     public record Row(GridConfig config, TrainConfig trainConfig, ParameterCounts parameters, List<RunResult> runs) {
@@ -79,9 +85,24 @@ public final class StudyReport {
             List<RunResult> runs = results.stream().filter(r -> r.run().config().equals(config)).toList();
             TrainConfig trainConfig = planned.stream().filter(p -> p.run().config().equals(config)).findFirst()
                     .orElseThrow().config();
-            rows.add(new Row(config, trainConfig, ParameterCounts.of(trainConfig), runs));
+            rows.add(new Row(config, trainConfig, parameterCounts(trainConfig), runs));
         }
         return rows;
+    }
+
+    /**
+     * Total and active parameters of {@code config}'s model, as {@code moe train} and {@code moe inspect}
+     * count them ({@link ParameterCounts}): the model is built (untrained) and its parameters
+     * counted, so custom experts count too. Active parameters leave out, in each MoE layer, the
+     * experts a token does not pass through.
+     */
+    static ParameterCounts parameterCounts(TrainConfig config) {
+        try (Device device = new JvmDevice(1, false)) {
+            Map<String, Long> sizes = new LinkedHashMap<>();
+            new GptModel(config.model(), device, config.seed()).parameters()
+                    .forEach((name, p) -> sizes.put(name, (long) p.size()));
+            return ParameterCounts.of(sizes, config.model().moe());
+        }
     }
 
     /** Writes {@value #RESULTS_MD}, {@value #RESULTS_JSON} and the plots into {@code dir}. */

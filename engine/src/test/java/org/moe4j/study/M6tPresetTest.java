@@ -1,17 +1,25 @@
 package org.moe4j.study;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.gson.JsonElement;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
+import org.moe4j.moe.MoeConfig;
+import org.moe4j.nn.ModelConfig;
+import org.moe4j.train.ConfigLoader;
+import org.moe4j.train.TrainConfig;
 
 /**
- * The M6-T preset expands to the runs the paper's questions need. Checked on the grid itself,
- * without building configs: the {@code model.moe} fields belong to the MoE layer's config.
+ * The M6-T preset expands to the runs the paper's questions need, and every run's config is a
+ * valid MoE config built by the real config loader.
  */
 class M6tPresetTest {
 
@@ -44,7 +52,7 @@ class M6tPresetTest {
         }
         // Everything else is shared: the base holds the model, the steps and the MoE defaults.
         assertEquals(8, grid.base().getAsJsonObject("model").getAsJsonObject("moe").get("experts").getAsInt());
-        assertEquals(300, grid.base().get("steps").getAsInt());
+        assertEquals(500, grid.base().get("steps").getAsInt());
         assertTrue(grid.base().getAsJsonObject("model").getAsJsonObject("moe").get("every").getAsInt() == 1);
     }
 
@@ -59,6 +67,68 @@ class M6tPresetTest {
         assertTrue(quick.base().getAsJsonObject("model").get("width").getAsInt()
                 < full.base().getAsJsonObject("model").get("width").getAsInt());
         assertSettings(quick, "4top1", "prototype", 4, 32, 1.25, 0.01);
+    }
+
+    @Test
+    void everyRunOfBothPresetsBuildsThroughTheConfigLoader() {
+        for (String preset : M6tPreset.PRESETS) {
+            StudyGrid grid = M6tPreset.grid(preset);
+            int budget = grid.base().getAsJsonObject("model").getAsJsonObject("moe").get("hidden").getAsInt();
+            Set<Long> activeExpertWeights = new HashSet<>();
+            ModelConfig shared = null;
+            for (StudyRun run : grid.runs()) {
+                String what = preset + " " + run.id();
+                Map<String, JsonElement> s = run.config().settings();
+                // StudyGrid.config: defaults, then the base, then the run's settings, through ConfigLoader.
+                TrainConfig config = grid.config(run.config(), run.seed());
+                assertEquals(config, new ConfigLoader(TrainConfig.DEFAULT).merge(grid.base())
+                        .set("model.moe.router", s.get("model.moe.router"))
+                        .set("model.moe.k", s.get("model.moe.k"))
+                        .set("model.moe.hidden", s.get("model.moe.hidden"))
+                        .set("model.moe.capacity_factor", s.get("model.moe.capacity_factor"))
+                        .set("model.moe.aux_loss_coef", s.get("model.moe.aux_loss_coef"))
+                        .set("seed", Long.toString(run.seed())).build(), what);
+                assertEquals(run.seed(), config.seed(), what);
+                assertEquals(null, config.data(), what + ": the built-in corpus");
+
+                MoeConfig moe = config.model().moe();
+                assertNotNull(moe, what);
+                assertTrue(MoeConfig.ROUTERS.contains(moe.router()), what);
+                assertEquals(s.get("model.moe.router").getAsString(), moe.router(), what);
+                assertEquals(s.get("model.moe.k").getAsInt(), moe.k(), what);
+                assertEquals(s.get("model.moe.capacity_factor").getAsDouble(), moe.capacityFactor(), what);
+                assertEquals(s.get("model.moe.aux_loss_coef").getAsDouble(), moe.auxLossCoef(), what);
+                assertEquals(M6tPreset.EXPERTS, moe.experts(), what);
+                assertEquals(M6tPreset.EVAL_CAPACITY_FACTOR, moe.evalCapacityFactor(), what);
+                assertEquals(0.0, moe.zLossCoef(), what);
+                assertEquals(0.0, moe.jitter(), what);
+                assertFalse(moe.renormalize(), what);
+                assertEquals("gelu", moe.expert(), what);
+                assertEquals(1, moe.every(), what);
+                for (int block = 0; block < config.model().layers(); block++) {
+                    assertTrue(config.model().isMoeBlock(block), what + ": every block is MoE");
+                }
+                // The routers the paper compares, under the names MoeConfig knows.
+                String name = run.config().name();
+                String router = name.startsWith("top1") ? "switch" : name.contains("top1") ? "prototype" : "topk";
+                assertEquals(router, moe.router(), what);
+                assertEquals(name.startsWith("top1") ? 1 : name.contains("4") ? 4 : 2, moe.k(), what);
+
+                // Equal active compute: k experts of width hidden per token, k · hidden the same for all.
+                assertEquals(budget, (int) moe.activeExpertsPerToken() * moe.hidden(), what);
+                activeExpertWeights.add((long) moe.activeExpertsPerToken() * 2 * config.model().width() * moe.hidden());
+
+                // Everything but the routing is the same in every run.
+                ModelConfig shape = config.model().withMoe(null);
+                if (shared == null) {
+                    shared = shape;
+                }
+                assertEquals(shared, shape, what);
+                assertEquals(grid.base().get("steps").getAsInt(), config.steps(), what);
+                assertEquals(grid.base().get("batch_size").getAsInt(), config.batchSize(), what);
+            }
+            assertEquals(1, activeExpertWeights.size(), preset + ": expert weights per token " + activeExpertWeights);
+        }
     }
 
     @Test

@@ -8,7 +8,9 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonPrimitive;
 import java.util.List;
 import java.util.Map;
+import java.util.LinkedHashMap;
 import org.junit.jupiter.api.Test;
+import org.moe4j.moe.RoutingStats;
 import org.moe4j.train.TrainConfig;
 
 /** The routing columns read from metrics lines, and the table with and without them. */
@@ -24,20 +26,24 @@ class RoutingMetricsTest {
     }
 
     @Test
-    void perLayerStatisticsAreAveraged() {
-        Map<String, Object> listForm = Map.of("step", 10L, "moe", List.of(
-                Map.of("drop_rate", 0.1, "load_cv", 0.5, "router_entropy", 1.0),
-                Map.of("drop_rate", 0.3, "load_cv", 0.7)));
-        assertEquals(new RoutingMetrics(0.2, 0.6, 1.0), round(RoutingMetrics.fromMetricsLine(listForm)));
+    void perLayerStatisticsOfTheTrainerAreAveraged() {
+        // The form the trainer writes: "moe" is a list, one RoutingStats map per MoE layer plus its block.
+        Map<String, Object> line = Map.of("step", 10L, "loss", 2.5, "aux_loss", 2.1, "moe", List.of(
+                layer(0, new RoutingStats(64, 10, new double[] {40, 24}, new double[] {10, 10}, 1.25, 0.25, 0.1, 1.0,
+                        1.1, 0)),
+                layer(1, new RoutingStats(64, 10, new double[] {32, 32}, new double[] {10, 10}, 1.0, 0.75, 0.3, 0.5,
+                        1.0, 0))));
+        assertEquals(new RoutingMetrics(0.2, 0.5, 0.75), round(RoutingMetrics.fromMetricsLine(line)));
+    }
 
-        Map<String, Object> mapForm = Map.of("moe", Map.of("layer0", Map.of("cv", 0.2), "layer2", Map.of("cv", 0.4)));
-        RoutingMetrics m = RoutingMetrics.fromMetricsLine(mapForm);
+    @Test
+    void aLayerWithoutAStatisticIsLeftOutOfItsMean() {
+        Map<String, Object> line = Map.of("moe", List.of(Map.of("load_cv", 0.2, "drop_fraction", 0.5),
+                Map.of("load_cv", 0.4)));
+        RoutingMetrics m = RoutingMetrics.fromMetricsLine(line);
         assertEquals(0.3, m.loadCv(), 1e-12);
-        assertTrue(Double.isNaN(m.dropRate()));
-
-        Map<String, Object> flat = Map.of("moe", Map.of("drop_rate", 0.05, "entropy", 1.5));
-        assertEquals(0.05, RoutingMetrics.fromMetricsLine(flat).dropRate(), 1e-12);
-        assertEquals(1.5, RoutingMetrics.fromMetricsLine(flat).routerEntropy(), 1e-12);
+        assertEquals(0.5, m.dropRate(), 1e-12);
+        assertTrue(Double.isNaN(m.routerEntropy()));
     }
 
     @Test
@@ -58,17 +64,23 @@ class RoutingMetricsTest {
                 result(new StudyRun(config, 1), 2.0, new RoutingMetrics(0.02, 0.5, 1.2)),
                 result(new StudyRun(config, 2), 2.2, new RoutingMetrics(0.04, 0.7, 1.4)));
         TrainConfig trainConfig = grid.config(config, 1);
-        StudyReport.Row row = new StudyReport.Row(config, trainConfig, ParameterCounts.of(trainConfig), runs);
+        StudyReport.Row row = new StudyReport.Row(config, trainConfig, StudyReport.parameterCounts(trainConfig), runs);
         String md = StudyReport.markdown(grid, List.of(row), List.of());
         assertTrue(md.contains("| top2 | 2/2 | 2.1000 ± 0.1414 | 8.166 | 3.00% | 0.600 | 1.300 | 1000 | "), md);
         assertEquals(trainConfig.model().parameterCount(), row.parameters().total());
-        assertEquals(row.parameters().total(), row.parameters().active(), "dense: every parameter is active");
         assertTrue(StudyPlots.loadCvVsLoss(List.of(row)) != null);
     }
 
     private static RunResult result(StudyRun run, double loss, RoutingMetrics routing) {
         return new RunResult(run, RunResult.Status.DONE, null, loss, new double[] {10}, new double[] {loss}, 1000,
                 routing, 1);
+    }
+
+    private static Map<String, Object> layer(int block, RoutingStats stats) {
+        Map<String, Object> layer = new LinkedHashMap<>();
+        layer.put("block", block);
+        layer.putAll(stats.toMap());
+        return layer;
     }
 
     private static RoutingMetrics round(RoutingMetrics m) {
