@@ -31,7 +31,7 @@ def _experts(cfg, params, x, tokens, experts, weights, y):
             continue
         ts = tokens[start:start + count]
         out = ref.expert_forward(cfg, params, e, x[ts])
-        y = y.index_add(0, ts, weights[start:start + count].unsqueeze(1) * out)
+        y.index_add_(0, ts, weights[start:start + count].unsqueeze(1) * out)   # in place: no (N,D) copy per expert
         start += count
     return y
 
