@@ -1,5 +1,6 @@
 package org.moe4j.kernels.lib;
 
+import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.moe4j.kernels.JvmDevice;
@@ -23,6 +24,7 @@ public final class ElementwiseSimd {
 
     /** Makes {@code device} run these overrides in place of the portable kernels. */
     public static void registerOn(JvmDevice device) {
+        device.override(Elementwise::fill, ElementwiseSimd::fill);
         device.override(Elementwise::add, ElementwiseSimd::add);
         device.override(Elementwise::accumulate, ElementwiseSimd::accumulate);
         device.override(Elementwise::scale, ElementwiseSimd::scale);
@@ -34,6 +36,11 @@ public final class ElementwiseSimd {
         device.override(Activation::siluBackward, ElementwiseSimd::siluBackward);
         device.override(Bias::addBias, ElementwiseSimd::addBias);
         device.override(Bias::biasBackwardBatched, ElementwiseSimd::biasBackwardBatched);
+    }
+
+    /** {@link Elementwise#fill} (zeroing gradients: a call per element cost more than the stores). */
+    public static void fill(float[] x, float value, int n) {
+        HostRanges.split(n, 1, (from, to) -> Arrays.fill(x, from, to, value));
     }
 
     /** {@link Elementwise#add}. */

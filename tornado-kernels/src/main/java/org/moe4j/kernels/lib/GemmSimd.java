@@ -30,14 +30,18 @@ public final class GemmSimd {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int VL = S.length();
-    /** Rows of a micro-block. */
-    private static final int MR = 6;
+    /**
+     * Rows of a micro-block. With 8-float (AVX2) vectors, 4 rows x 2 vectors keep 8 accumulators, two
+     * B vectors and a broadcast in registers; C2 spilled an accumulator of a 6 x 2 block to the stack
+     * on every step of p, which halved the block's speed (measured 42 against 67 GFLOP/s per core).
+     */
+    private static final int MR = 4;
     /** Columns of a micro-block: two vectors. */
     private static final int NR = 2 * VL;
     /** Length of the k slice whose B panel ({@code KC x NR} floats) stays in L1. */
     private static final int KC = 256;
     /** Most rows of a tile: its A slice ({@code MC x KC}) stays in L2. */
-    private static final int MC = 16 * MR;
+    private static final int MC = 24 * MR;
     /** Tiles of C per pool thread: enough to even out the threads, few enough to pack little. */
     private static final int TASKS_PER_THREAD = 4;
     /** Below this many multiply-adds a product runs on the calling thread. */
@@ -170,17 +174,63 @@ public final class GemmSimd {
         ForkJoinTask.invokeAll(tasks);
     }
 
-    /** All {@code batch} products as one set of tasks, so that small experts still fill the threads. */
+    /**
+     * All {@code batch} products as one set of tasks, so that small experts still fill the threads.
+     *
+     * <p>Trailing rows of zeros are not multiplied: an MoE layer's expert buffers {@code (E,C,·)} keep
+     * each expert's tokens in its first slots and zeros in the unused ones (and zero gradients there
+     * in the backward pass), so the padding would otherwise cost as much as real tokens. With
+     * A (m,k): rows of A from the last non-zero one on give rows of C equal to {@code beta·C}. With
+     * Aᵀ (A stored (k,m), B (k,n)): the sum over p stops after the last p whose rows of A and B are
+     * both non-zero. Either way the skipped terms are products with 0, which the portable kernel adds
+     * as ±0 without changing the sum, so the results are the same (for finite B, resp. finite A and B:
+     * a NaN or infinity times 0 would have made NaN there).
+     */
     private static void runBatched(float[] c, float[] a, float[] b, int batch, int m, int n, int k, float beta,
                                    int ars, int acs, boolean transB) {
         List<RecursiveAction> tasks = new ArrayList<>();
         int threads = threads();
         long work = (long) batch * m * n * k;
+        boolean transA = acs != 1;
         for (int e = 0; e < batch; e++) {
-            addTiles(tasks, c, e * m * n, a, e * m * k, b, e * k * n, m, n, k, beta, ars, acs, transB,
+            int aOff = e * m * k;
+            int bOff = e * k * n;
+            int cOff = e * m * n;
+            int rows = m;
+            int depth = k;
+            if (transA) {
+                depth = Math.min(usedRows(a, aOff, k, m), usedRows(b, bOff, k, n));
+            } else {
+                rows = usedRows(a, aOff, m, k);
+                scaleRows(c, cOff + rows * n, (m - rows) * n, beta);
+            }
+            addTiles(tasks, c, cOff, a, aOff, b, bOff, rows, n, depth, beta, ars, acs, transB,
                     Math.max(1, Math.ceilDiv(threads, Math.max(1, batch))), work);
         }
         ForkJoinTask.invokeAll(tasks);
+    }
+
+    /** One more than the index of the last of {@code rows} rows of {@code width} at {@code off} with a non-zero; 0 if none. */
+    private static int usedRows(float[] x, int off, int rows, int width) {
+        for (int r = rows - 1; r >= 0; r--) {
+            int from = off + r * width;
+            for (int i = from; i < from + width; i++) {
+                if (x[i] != 0f) {
+                    return r + 1;
+                }
+            }
+        }
+        return 0;
+    }
+
+    /** {@code c[from..from+count) = beta·c}, C unread when beta is 0: what a product with zeros gives. */
+    private static void scaleRows(float[] c, int from, int count, float beta) {
+        if (beta == 1f) {
+            return;
+        }
+        for (int i = from; i < from + count; i++) {
+            c[i] = beta == 0f ? 0f : beta * c[i];
+        }
     }
 
     private static int threads() {
@@ -238,19 +288,27 @@ public final class GemmSimd {
         return Math.ceilDiv(x, multiple) * multiple;
     }
 
-    /** Per-thread packing buffers: an A block of MC x KC and a B panel of KC x NR. */
+    /**
+     * Per-thread packing buffers: an A block of MC x KC, and the B panels of a tile's columns for one
+     * k slice (KC x NR each; grown to the widest tile seen).
+     */
     private static final ThreadLocal<float[][]> SCRATCH =
             ThreadLocal.withInitial(() -> new float[][] {new float[MC * KC], new float[KC * NR]});
 
     /**
-     * Rows {@code [r0, r1)} by columns {@code [c0, c1)} of C: for each k slice and block of at most
-     * {@link #MC} rows, A is packed into micro-panels ({@code [p][MR]} per {@value #MR} rows) and each
-     * B panel into {@code [p][NR]}, so the micro-kernels read both contiguously.
+     * Rows {@code [r0, r1)} by columns {@code [c0, c1)} of C: for each k slice, the tile's columns of
+     * B are packed once into panels ({@code [p][NR]} each), then for each block of at most
+     * {@link #MC} rows A is packed into micro-panels ({@code [p][MR]} per {@value #MR} rows), so the
+     * micro-kernels read both contiguously (BLIS order: B panels from L2/L3, the A block from L2).
      */
     private static void tile(float[] c, int cOff, float[] a, int aOff, float[] b, int bOff, int n, int k,
                              float beta, int ars, int acs, boolean transB, int r0, int r1, int c0, int c1) {
         float[][] scratch = SCRATCH.get();
         float[] ap = scratch[0];
+        int panels = Math.ceilDiv(c1 - c0, NR);
+        if (scratch[1].length < panels * KC * NR) {
+            scratch[1] = new float[panels * KC * NR];
+        }
         float[] bp = scratch[1];
         for (int p0 = 0; p0 < k; p0 += KC) {
             int p1 = Math.min(k, p0 + KC);
@@ -258,27 +316,30 @@ public final class GemmSimd {
             // The first slice starts from beta·C (or zero, C unread); later slices from C.
             boolean load = p0 > 0 || beta != 0f;
             float scale = p0 > 0 ? 1f : beta;
+            for (int j = c0; j < c1; j += NR) {
+                packB(b, bOff, n, k, transB, j, Math.min(NR, c1 - j), p0, p1, bp, (j - c0) / NR * kc * NR);
+            }
             for (int rb = r0; rb < r1; rb += MC) {
                 int re = Math.min(r1, rb + MC);
                 packA(a, aOff, ars, acs, rb, re, p0, p1, ap);
                 for (int j = c0; j < c1; j += NR) {
                     int w = Math.min(NR, c1 - j);
-                    packB(b, bOff, n, k, transB, j, w, p0, p1, bp);
+                    int bpOff = (j - c0) / NR * kc * NR;
                     for (int i = rb; i < re; i += MR) {
                         int rows = Math.min(MR, re - i);
                         int apOff = (i - rb) * kc;
                         if (rows == MR && w == NR) {
-                            block6x2(c, ap, apOff, bp, cOff + i * n + j, n, kc, load, scale);
+                            block4x2(c, ap, apOff, bp, bpOff, cOff + i * n + j, n, kc, load, scale);
                             continue;
                         }
                         for (int r = 0; r < rows; r++) {
                             int at = cOff + (i + r) * n + j;
                             int jj = 0;
                             for (; jj + VL <= w; jj += VL) {
-                                row1(c, ap, apOff + r, bp, jj, at + jj, kc, load, scale);
+                                row1(c, ap, apOff + r, bp, bpOff + jj, at + jj, kc, load, scale);
                             }
                             for (; jj < w; jj++) {
-                                scalar(c, ap, apOff + r, bp, jj, at + jj, kc, load, scale);
+                                scalar(c, ap, apOff + r, bp, bpOff + jj, at + jj, kc, load, scale);
                             }
                         }
                     }
@@ -293,7 +354,18 @@ public final class GemmSimd {
         for (int i = rb; i < re; i += MR) {
             int rows = Math.min(MR, re - i);
             int base = (i - rb) * kc;
-            if (acs == 1) {
+            if (acs == 1 && rows == MR) {
+                // The block's rows read side by side, the panel written in order.
+                int s0 = aOff + i * ars + p0;
+                for (int q = 0; q < kc; q++) {
+                    int d = base + q * MR;
+                    int src = s0 + q;
+                    ap[d] = a[src];
+                    ap[d + 1] = a[src + ars];
+                    ap[d + 2] = a[src + 2 * ars];
+                    ap[d + 3] = a[src + 3 * ars];
+                }
+            } else if (acs == 1) {
                 for (int r = 0; r < rows; r++) {
                     int src = aOff + (i + r) * ars + p0;
                     for (int q = 0; q < kc; q++) {
@@ -311,25 +383,26 @@ public final class GemmSimd {
         }
     }
 
-    /** {@code bp[(p - p0)·NR + jj] = B[p][j + jj]} for {@code jj < w}, from B (k, n) or Bᵀ (n, k). */
-    private static void packB(float[] b, int bOff, int n, int k, boolean transB, int j, int w, int p0, int p1, float[] bp) {
+    /** {@code bp[to + (p - p0)·NR + jj] = B[p][j + jj]} for {@code jj < w}, from B (k, n) or Bᵀ (n, k). */
+    private static void packB(float[] b, int bOff, int n, int k, boolean transB, int j, int w, int p0, int p1, float[] bp,
+                              int to) {
         int kc = p1 - p0;
         if (transB) {
             for (int jj = 0; jj < w; jj++) {
                 int src = bOff + (j + jj) * k + p0;
                 for (int q = 0; q < kc; q++) {
-                    bp[q * NR + jj] = b[src + q];
+                    bp[to + q * NR + jj] = b[src + q];
                 }
             }
         } else if (w == NR) {
             for (int q = 0; q < kc; q++) {
                 int src = bOff + (p0 + q) * n + j;
-                FloatVector.fromArray(S, b, src).intoArray(bp, q * NR);
-                FloatVector.fromArray(S, b, src + VL).intoArray(bp, q * NR + VL);
+                FloatVector.fromArray(S, b, src).intoArray(bp, to + q * NR);
+                FloatVector.fromArray(S, b, src + VL).intoArray(bp, to + q * NR + VL);
             }
         } else {
             for (int q = 0; q < kc; q++) {
-                System.arraycopy(b, bOff + (p0 + q) * n + j, bp, q * NR, w);
+                System.arraycopy(b, bOff + (p0 + q) * n + j, bp, to + q * NR, w);
             }
         }
     }
@@ -338,8 +411,8 @@ public final class GemmSimd {
         return load ? FloatVector.fromArray(S, c, at).mul(scale) : FloatVector.zero(S);
     }
 
-    /** C[6 rows from cOff][2·VL columns] += packed A micro-panel · packed B panel over kc. */
-    private static void block6x2(float[] c, float[] ap, int aOff, float[] bp, int cOff, int n, int kc,
+    /** C[4 rows from cOff][2·VL columns] += packed A micro-panel · packed B panel over kc. */
+    private static void block4x2(float[] c, float[] ap, int aOff, float[] bp, int bOff, int cOff, int n, int kc,
                                  boolean load, float scale) {
         FloatVector c00 = start(c, cOff, load, scale);
         FloatVector c01 = start(c, cOff + VL, load, scale);
@@ -349,13 +422,9 @@ public final class GemmSimd {
         FloatVector c21 = start(c, cOff + 2 * n + VL, load, scale);
         FloatVector c30 = start(c, cOff + 3 * n, load, scale);
         FloatVector c31 = start(c, cOff + 3 * n + VL, load, scale);
-        FloatVector c40 = start(c, cOff + 4 * n, load, scale);
-        FloatVector c41 = start(c, cOff + 4 * n + VL, load, scale);
-        FloatVector c50 = start(c, cOff + 5 * n, load, scale);
-        FloatVector c51 = start(c, cOff + 5 * n + VL, load, scale);
         for (int q = 0; q < kc; q++) {
             int ai = aOff + q * MR;
-            int bi = q * NR;
+            int bi = bOff + q * NR;
             FloatVector b0 = FloatVector.fromArray(S, bp, bi);
             FloatVector b1 = FloatVector.fromArray(S, bp, bi + VL);
             FloatVector av = FloatVector.broadcast(S, ap[ai]);
@@ -370,12 +439,6 @@ public final class GemmSimd {
             av = FloatVector.broadcast(S, ap[ai + 3]);
             c30 = av.fma(b0, c30);
             c31 = av.fma(b1, c31);
-            av = FloatVector.broadcast(S, ap[ai + 4]);
-            c40 = av.fma(b0, c40);
-            c41 = av.fma(b1, c41);
-            av = FloatVector.broadcast(S, ap[ai + 5]);
-            c50 = av.fma(b0, c50);
-            c51 = av.fma(b1, c51);
         }
         c00.intoArray(c, cOff);
         c01.intoArray(c, cOff + VL);
@@ -385,10 +448,6 @@ public final class GemmSimd {
         c21.intoArray(c, cOff + 2 * n + VL);
         c30.intoArray(c, cOff + 3 * n);
         c31.intoArray(c, cOff + 3 * n + VL);
-        c40.intoArray(c, cOff + 4 * n);
-        c41.intoArray(c, cOff + 4 * n + VL);
-        c50.intoArray(c, cOff + 5 * n);
-        c51.intoArray(c, cOff + 5 * n + VL);
     }
 
     /** One row, one vector: C[cOff..cOff+VL) += A row (stride MR from aOff) · B panel columns jj..jj+VL. */

@@ -64,6 +64,48 @@ class BatchedGemmTest {
         }
     }
 
+    /**
+     * Expert buffers: each matrix's rows after its first {@code used[e]} are zero (A, and for Aᵀ also
+     * B in the backward pass), which the override does not multiply. Same values as the portable
+     * kernel, the zero rows included.
+     */
+    @Test
+    void simdOverridesSkipTrailingZeroRowsWithTheSameResults() {
+        try (JvmDevice portable = new JvmDevice(2, true); JvmDevice simd = new JvmDevice(2, false)) {
+            GemmSimd.registerOn(simd);
+            Random random = new Random(24);
+            int batch = 4;
+            int rows = 37;
+            int[] used = {37, 20, 0, 1};
+            for (Variant variant : Variant.values()) {
+                for (float beta : new float[] {0f, 1f}) {
+                    // m = rows for NN and TRANS_B (A is (rows, k)); k = rows for TRANS_A (A (rows, m), B (rows, n)).
+                    int[] shape = variant == Variant.TRANS_A ? new int[] {batch, 24, 40, rows}
+                            : new int[] {batch, rows, 40, 24};
+                    Problem problem = new Problem(variant, shape, beta, random);
+                    int aWidth = variant == Variant.TRANS_A ? problem.m() : problem.k();
+                    for (int e = 0; e < batch; e++) {
+                        int from = e * rows * aWidth + used[e] * aWidth;
+                        Arrays.fill(problem.a(), from, (e + 1) * rows * aWidth, 0f);
+                        if (variant == Variant.TRANS_A && e == 1) {
+                            // B zero from an earlier row than A: the sum stops at the earlier of the two.
+                            int n = problem.n();
+                            Arrays.fill(problem.b(), e * rows * n + 11 * n, (e + 1) * rows * n, 0f);
+                        }
+                    }
+                    float[] expected = problem.run(portable);
+                    float[] actual = problem.run(simd);
+                    assertClose(variant + " zero rows, simd vs portable", problem, actual, toDouble(expected));
+                    for (int i = 0; i < expected.length; i++) {
+                        if (expected[i] == 0f && actual[i] != 0f) {
+                            fail(variant + " beta=" + beta + ": index " + i + " got " + actual[i] + ", expected 0");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     private record Problem(Variant variant, int batch, int m, int n, int k, float beta, float[] a, float[] b,
                            float[] c0) {
 

@@ -59,7 +59,11 @@ class ElementwiseSimdTest {
         device.launch(Bias.gridBackwardBatched(rows, o), Bias::biasBackwardBatched, dbias, a, rows, 1, o);
         float[] dbiasOne = bias.clone();
         device.launch(Bias.gridBackwardBatched(1, o), Bias::biasBackwardBatched, dbiasOne, a, 1, rows, o);
-        return new float[][] {sum, acc, scaled, product, dproduct, gelu, dgelu, silu, dsilu, biased, dbias, dbiasOne};
+        // Fills the first n - 1 elements only: the last keeps its value.
+        float[] filled = a.clone();
+        device.launch(Elementwise.grid(n - 1), Elementwise::fill, filled, -0f, n - 1);
+        return new float[][] {sum, acc, scaled, product, dproduct, gelu, dgelu, silu, dsilu, biased, dbias, dbiasOne,
+            filled};
     }
 
     private static float[] uniform(int n, Random random, float scale) {

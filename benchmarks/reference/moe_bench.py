@@ -1,0 +1,70 @@
+#!/usr/bin/python3
+"""Forward+backward of the MoE layer in PyTorch, the same layer, shapes and routers as MoeLayerBench:
+T = 4096 tokens, D = 512, GELU experts of F = 2048, capacity factor 1.25, aux/z loss coefficients
+0.01/0.001, on 2 threads.
+
+    /usr/bin/python3 benchmarks/reference/moe_bench.py [--runs 5] [--routers e8-top1,...] [--out FILE]
+
+The layer is moe_fast.py (vectorised routing, experts on their kept tokens only); before timing it
+is checked against moe_reference.py's layer (outputs, losses, gradients in float64).
+Output: JSON with tokens/s per run and the median, per router.
+"""
+import argparse
+import math
+
+import torch
+
+import bench_common as bc
+import moe_fast
+import moe_reference as ref
+
+TOKENS, WIDTH, HIDDEN, CF = 4096, 512, 2048, 1.25
+ROUTERS = {"e8-top1": ("topk", 8, 1), "e8-top2": ("topk", 8, 2), "e16-2top1": ("prototype", 16, 2),
+           "e64-top1": ("topk", 64, 1)}
+
+
+def layer(name: str, seed: int = 1):
+    router, e, k = ROUTERS[name]
+    cfg = ref.MoeConfig(router=router, experts=e, k=k, capacity_factor=CF, eval_capacity_factor=2.0,
+                        renormalize=False, aux_loss_coef=0.01, z_loss_coef=0.001, jitter=0.0,
+                        expert="gelu", hidden=HIDDEN, every=1)
+    g = torch.Generator().manual_seed(seed)
+    params = {}
+    for pname, shape in ref.parameter_shapes(cfg, WIDTH).items():
+        t = torch.randn(*shape, generator=g) * 0.02   # biases too, as after some training
+        params[pname] = t.requires_grad_()
+    x = torch.randn(TOKENS, WIDTH, generator=g).requires_grad_()
+    grad_y = torch.randn(TOKENS, WIDTH, generator=g)
+    return cfg, params, x, grad_y
+
+
+def step(cfg, params, x, grad_y):
+    for t in [x, *params.values()]:
+        t.grad = None
+    y, aux, z = moe_fast.moe_forward(cfg, params, x)
+    ref.objective(cfg, y, aux, z, grad_y).backward()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--routers", default=",".join(ROUTERS))
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    checked = moe_fast.check()
+    bc.setup()
+    bc.log(f"fast layer == moe_reference layer on {checked} cases; torch {torch.__version__}, "
+           f"{torch.get_num_threads()} threads, BLAS: {bc.blas()}")
+    results = {"environment": bc.environment(), "moe": {}}
+    for name in args.routers.split(","):
+        cfg, params, x, grad_y = layer(name)
+        seconds = bc.time_runs(lambda: step(cfg, params, x, grad_y), args.runs, warmup=2, min_seconds=2.0)
+        tps = [TOKENS / s for s in seconds]
+        results["moe"][name] = {"capacity": ref.capacity(cfg, TOKENS), "tokens_per_s": tps,
+                                "median": bc.median(tps)}
+        bc.log(f"{name:10s} C={ref.capacity(cfg, TOKENS)}: {bc.median(tps):.0f} tokens/s")
+    bc.emit(results, args.out)
+
+
+if __name__ == "__main__":
+    main()
