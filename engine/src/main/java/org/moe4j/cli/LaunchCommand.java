@@ -7,6 +7,7 @@ import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,6 +15,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.moe4j.distributed.LocalLaunch;
+import org.moe4j.train.RunDirectory;
+import org.moe4j.train.ShardedCheckpoint;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -26,7 +29,9 @@ import picocli.CommandLine.Model.CommandSpec;
  * (127.0.0.1), {@code MASTER_PORT} (a free port) and a fresh {@code MOE_JOB_SECRET} in its
  * environment. Every output line is prefixed with {@code [rank r]}. When a rank fails, the others
  * get a short grace to report their own error, then are killed; the exit status is the first
- * failing rank's, or 0.
+ * failing rank's, or 0. With {@code --max-restarts R}, a failed group is started again, up to R
+ * times; a {@code train} command then resumes from the last committed checkpoint of its run
+ * directory. Each child sees the attempt number as {@code MOE_RESTART_COUNT} (0 first).
  */
 @Command(name = "launch", mixinStandardHelpOptions = true,
         description = {"Run a command as N local ranks, e.g. moe launch --nproc 2 train --steps 100.",
@@ -37,6 +42,11 @@ final class LaunchCommand implements Callable<Integer> {
 
     @Option(names = "--nproc", required = true, description = "number of ranks to start (at least 1)")
     int nproc;
+
+    @Option(names = "--max-restarts", paramLabel = "R", defaultValue = "0",
+            description = {"after a failure, restart all ranks up to R times (default ${DEFAULT-VALUE});",
+                    "a train command resumes from its run directory's last checkpoint (--run-dir is added if missing)"})
+    int maxRestarts;
 
     @Parameters(arity = "1..*", paramLabel = "COMMAND", description = "the moe command and its arguments")
     List<String> command = new ArrayList<>();
@@ -52,8 +62,81 @@ final class LaunchCommand implements Callable<Integer> {
         if (command.getFirst().equals("launch")) {
             throw new IllegalArgumentException("moe launch cannot launch itself");
         }
+        if (maxRestarts < 0) {
+            throw new IllegalArgumentException("--max-restarts=" + maxRestarts + " must not be negative");
+        }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        List<String> args = new ArrayList<>(command);
+        Path runDir = maxRestarts > 0 && args.getFirst().equals("train") ? runDirectory(args) : null;
+        for (int attempt = 0;; attempt++) {
+            if (attempt > 0 && runDir != null && Files.isRegularFile(runDir.resolve(ShardedCheckpoint.MANIFEST))) {
+                resumeFrom(args, runDir);
+            }
+            int status = launchOnce(args, attempt, out, err);
+            if (status == 0 || attempt >= maxRestarts) {
+                return status;
+            }
+            synchronized (err) {
+                err.printf("launch: restart %d of %d after exit status %d; %s%n", attempt + 1, maxRestarts, status,
+                        runDir == null ? "running the command again"
+                                : Files.isRegularFile(runDir.resolve(ShardedCheckpoint.MANIFEST))
+                                        ? "resuming from the last checkpoint in " + runDir
+                                        : "no checkpoint yet in " + runDir + ", starting over");
+                err.flush();
+            }
+        }
+    }
+
+    /**
+     * The run directory of a train command: its --run-dir, else the directory of its --resume
+     * checkpoint, else a new one under runs/ that is added as --run-dir so that a restart finds it.
+     */
+    private static Path runDirectory(List<String> args) throws IOException {
+        String given = value(args, "--run-dir");
+        if (given != null) {
+            return Path.of(given).toAbsolutePath();
+        }
+        String resume = value(args, "--resume");
+        if (resume != null) {
+            Path p = Path.of(resume).toAbsolutePath();
+            return Files.isDirectory(p) ? p : p.getParent();
+        }
+        Path created = RunDirectory.create(RunDirectory.RUNS).path().toAbsolutePath();
+        args.add("--run-dir");
+        args.add(created.toString());
+        return created;
+    }
+
+    /** The value of {@code --name V} or {@code --name=V} in the arguments, or null. */
+    private static String value(List<String> args, String name) {
+        for (int i = 0; i < args.size(); i++) {
+            if (args.get(i).equals(name) && i + 1 < args.size()) {
+                return args.get(i + 1);
+            }
+            if (args.get(i).startsWith(name + "=")) {
+                return args.get(i).substring(name.length() + 1);
+            }
+        }
+        return null;
+    }
+
+    /** Replaces any --resume of the arguments by the run directory (whose latest checkpoint is then used). */
+    private static void resumeFrom(List<String> args, Path runDir) {
+        for (int i = 0; i < args.size(); i++) {
+            if (args.get(i).equals("--resume") && i + 1 < args.size()) {
+                args.remove(i + 1);
+                args.remove(i--);
+            } else if (args.get(i).startsWith("--resume=")) {
+                args.remove(i--);
+            }
+        }
+        args.add("--resume");
+        args.add(runDir.toString());
+    }
+
+    /** Starts the ranks once and waits for them; the exit status is the first failing rank's, or 0. */
+    private int launchOnce(List<String> args, int attempt, PrintWriter out, PrintWriter err) throws Exception {
         String host = "127.0.0.1";
         int port = LocalLaunch.freePort(host);
         String jobId = LocalLaunch.newJobId();
@@ -64,11 +147,12 @@ final class LaunchCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             for (int r = 0; r < nproc; r++) {
-                ProcessBuilder pb = new ProcessBuilder(childCommand());
+                ProcessBuilder pb = new ProcessBuilder(childCommand(args));
                 Map<String, String> env = pb.environment();
                 env.keySet().removeIf(k -> k.startsWith("SLURM_") || k.startsWith("OMPI_")
                         || k.startsWith("TORCHELASTIC_") || k.equals("MOE_RENDEZVOUS_PORT"));
                 env.putAll(LocalLaunch.rankEnvironment(r, nproc, host, port, jobId, secret));
+                env.put("MOE_RESTART_COUNT", Integer.toString(attempt));
                 Process p = pb.start();
                 ranks.add(p);
                 String prefix = "[rank " + r + "] ";
@@ -131,7 +215,7 @@ final class LaunchCommand implements Callable<Integer> {
     }
 
     /** This JVM again (same java, JVM options and class path) running the given moe command. */
-    private List<String> childCommand() {
+    private static List<String> childCommand(List<String> command) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {

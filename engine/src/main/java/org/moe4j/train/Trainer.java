@@ -171,11 +171,33 @@ public final class Trainer {
                 if (last || (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0)) {
                     saveCheckpoint();
                 }
+                exitIfAskedByTest();
             }
         }
         progress.finish();
         if (leader) {
             LossCurve.save(run);
+        }
+    }
+
+    /**
+     * Test hook for {@code moe launch --max-restarts}: with {@code MOE_TEST_EXIT_AT=RANK:STEP} in the
+     * environment, that rank halts with status 3 right after that step (and its checkpoint, if one is
+     * due), but only in the first attempt ({@code MOE_RESTART_COUNT} unset or 0), so a restarted
+     * group runs through. Not meant for anything but tests.
+     */
+    private void exitIfAskedByTest() {
+        String at = System.getenv("MOE_TEST_EXIT_AT");
+        if (at == null || !"0".equals(System.getenv().getOrDefault("MOE_RESTART_COUNT", "0"))) {
+            return;
+        }
+        String[] rankStep = at.split(":");
+        int rank = parallel == null ? 0 : parallel.rank();
+        if (rankStep.length == 2 && Integer.parseInt(rankStep[0].trim()) == rank
+                && Integer.parseInt(rankStep[1].trim()) == step) {
+            System.err.printf("MOE_TEST_EXIT_AT: rank %d exits after step %d%n", rank, step);
+            System.err.flush();
+            Runtime.getRuntime().halt(3);
         }
     }
 

@@ -156,6 +156,60 @@ class MultiProcessTrainingTest {
         }
     }
 
+    @Test
+    void maxRestartsResumesTheGroupFromTheLastCheckpointWithTheSameLosses() throws Exception {
+        Path run = dir.resolve("restarted");
+        String[] train = trainArgs("--set", "moe.experts=4", "--batch-size", "4", "--steps", "6",
+                "--set", "checkpoint_every=2");
+        List<String> cmd = new ArrayList<>(javaCommand(new String[0]));
+        cmd.removeLast(); // "train"
+        cmd.addAll(List.of("launch", "--nproc", "2", "--max-restarts", "1", "train"));
+        cmd.addAll(List.of(train));
+        cmd.addAll(List.of("--run-dir", run.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().keySet().removeIf(k -> k.startsWith("SLURM_") || k.startsWith("OMPI_")
+                || k.startsWith("TORCHELASTIC_") || k.startsWith("MOE_"));
+        // Test hook read by the trainer: rank 1 halts after step 3 in the first attempt only.
+        pb.environment().put("MOE_TEST_EXIT_AT", "1:3");
+        Path log = dir.resolve("launch.log");
+        pb.redirectErrorStream(true).redirectOutput(log.toFile());
+        Process launch = pb.start();
+        started.add(launch);
+        assertTrue(launch.waitFor(90, TimeUnit.SECONDS), "launch still running: " + Files.readString(log));
+        String output = Files.readString(log, StandardCharsets.UTF_8);
+        assertEquals(0, launch.exitValue(), output);
+        assertTrue(output.contains("MOE_TEST_EXIT_AT: rank 1 exits after step 3"), output);
+        assertTrue(output.contains("launch: restart 1 of 1 after exit status 3; resuming from the last checkpoint in "),
+                output);
+        assertTrue(output.contains("[rank 0] resuming ") && output.contains(" at step 2"), output);
+        assertEquals(6, Checkpoint.load(run.resolve(ShardedCheckpoint.MANIFEST)).step());
+
+        TrainConfig config = ((TrainCommand) new picocli.CommandLine(new TrainCommand())
+                .parseArgs(trainArgs("--set", "moe.experts=4", "--batch-size", "4", "--steps", "6",
+                        "--set", "checkpoint_every=2"))
+                .commandSpec().userObject()).config();
+        List<Float> single;
+        try (Device device = Devices.open("jvm")) {
+            Trainer trainer = Trainer.start(config, device, RunDirectory.at(dir.resolve("uninterrupted")),
+                    new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+            trainer.run();
+            single = trainer.losses();
+        }
+        // metrics.jsonl holds steps 1-3 of the first attempt, then 3-6 again: the last line of a step counts.
+        Map<Integer, Double> byStep = new java.util.TreeMap<>();
+        Pattern stepLoss = Pattern.compile("\"step\":(\\d+),\"loss\":([0-9.eE+-]+)");
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            Matcher m = stepLoss.matcher(line);
+            if (m.find()) {
+                byStep.put(Integer.parseInt(m.group(1)), Double.parseDouble(m.group(2)));
+            }
+        }
+        assertEquals(single.size(), byStep.size(), byStep.toString());
+        for (int i = 0; i < single.size(); i++) {
+            assertEquals(single.get(i), byStep.get(i + 1), 1e-5 * single.get(i), "loss of step " + (i + 1));
+        }
+    }
+
     private static picocli.CommandLine cli(StringWriter out, StringWriter err) {
         picocli.CommandLine cli = Main.commandLine();
         cli.setOut(new PrintWriter(out, true));
