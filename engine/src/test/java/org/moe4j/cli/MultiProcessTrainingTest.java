@@ -88,6 +88,38 @@ class MultiProcessTrainingTest {
         assertEquals(4, Checkpoint.load(run.resolve(ShardedCheckpoint.MANIFEST)).step());
     }
 
+    /** Four processes, the default model architecture, the smallest global batch divisible by 4 and 3 steps. */
+    @Test
+    void launchFourRanksOfTheDefaultModelEqualsOneProcess() throws Exception {
+        String[] train = {"--batch-size", "4", "--steps", "3", "--set", "eval_batches=1", "--set", "eval_every=100",
+            "--set", "log_every=1", "--set", "corpus_bytes=20000"};
+        Path run = dir.resolve("w4");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> args = new ArrayList<>(List.of("launch", "--nproc", "4", "train"));
+        args.addAll(List.of(train));
+        args.addAll(List.of("--run-dir", run.toString()));
+        int status = cli(out, err).execute(args.toArray(String[]::new));
+        assertEquals(0, status, "stdout:\n" + out + "\nstderr:\n" + err);
+        assertTrue(out.toString().contains("x 4 ranks"), out.toString());
+
+        TrainConfig config = ((TrainCommand) new picocli.CommandLine(new TrainCommand()).parseArgs(train)
+                .commandSpec().userObject()).config();
+        assertEquals(TrainConfig.DEFAULT.model(), config.model(), "the default architecture");
+        List<Float> single;
+        try (Device device = Devices.open("jvm")) {
+            Trainer trainer = Trainer.start(config, device, RunDirectory.at(dir.resolve("w1-default")),
+                    new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+            trainer.run();
+            single = trainer.losses();
+        }
+        List<Double> sharded = losses(run.resolve("metrics.jsonl"));
+        assertEquals(single.size(), sharded.size());
+        for (int i = 0; i < single.size(); i++) {
+            assertEquals(single.get(i), sharded.get(i), 1e-5 * single.get(i), "loss of step " + (i + 1));
+        }
+    }
+
     @Test
     void launchForwardsTheExitStatusOfAFailedRank() {
         StringWriter out = new StringWriter();
