@@ -8,8 +8,9 @@ import java.time.Duration;
 import java.util.Arrays;
 
 /**
- * One rank of {@link MultiProcessTest}, configured from the environment like a real launch. Rank 0
- * binds the store on an ephemeral loopback port and prints {@code PORT <n>} for the test to pass on.
+ * One rank of {@link MultiProcessTest} and {@link NetworkNamespaceTest}, configured from the
+ * environment like a real launch. Rank 0 binds the store on an ephemeral port of {@code MASTER_ADDR}
+ * and prints {@code PORT <n>} for the test to pass on.
  *
  * <p>Modes: {@code once} all-reduces and all-to-alls once and prints the results; {@code loop}
  * repeats them, printing {@code ITER <i>}, until something fails. On failure it prints
@@ -25,7 +26,7 @@ public final class ProcessWorker {
         ServerSocketChannel store = null;
         if (config.rank() == 0) {
             store = ServerSocketChannel.open();
-            store.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 16);
+            store.bind(new InetSocketAddress(InetAddress.getByName(config.masterAddr()), 0), 16);
             int port = ((InetSocketAddress) store.getLocalAddress()).getPort();
             config = config.withMasterPort(port);
             out.println("PORT " + port);
