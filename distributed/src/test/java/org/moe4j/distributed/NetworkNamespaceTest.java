@@ -88,7 +88,8 @@ class NetworkNamespaceTest {
         one.nextLine("ITER 3", 40);
 
         // Cut the link: rank 1's namespace drops everything, both ways.
-        check("ip", "netns", "exec", nsB, "nft", "add", "table", "inet", "moe4jcut");
+        Result table = run("ip", "netns", "exec", nsB, "nft", "add", "table", "inet", "moe4jcut");
+        assumeTrue(table.status == 0, "skipped: nft cannot add a table here (nf_tables missing?): " + table.output);
         check("ip", "netns", "exec", nsB, "nft", "add", "chain", "inet", "moe4jcut", "in",
                 "{ type filter hook input priority 0 ; policy drop ; }");
         check("ip", "netns", "exec", nsB, "nft", "add", "chain", "inet", "moe4jcut", "out",
