@@ -62,7 +62,25 @@ def run(cmd, env=None, what=""):
     return time.time() - start
 
 
+def wait_for_jmh_lock():
+    """JMH refuses to start while another JMH run holds /tmp/jmh.lock; wait for it (timings would mix)."""
+    import fcntl
+    waited = False
+    with open("/tmp/jmh.lock", "a") as f:
+        while True:
+            try:
+                fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.lockf(f, fcntl.LOCK_UN)
+                return
+            except OSError:
+                if not waited:
+                    print("side_by_side: another JMH run holds /tmp/jmh.lock; waiting", file=sys.stderr, flush=True)
+                    waited = True
+                time.sleep(5)
+
+
 def jmh(pattern, out, extra, log):
+    wait_for_jmh_lock()
     load_before = loadavg()
     cmd = [os.path.join(java_home(), "bin", "java"), "-jar", JAR, pattern, "-rf", "json", "-rff", out] + extra
     run(cmd)
