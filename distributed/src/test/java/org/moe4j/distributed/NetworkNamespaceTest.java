@@ -5,17 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -81,9 +76,9 @@ class NetworkNamespaceTest {
 
         String job = LocalLaunch.newJobId();
         String secret = LocalLaunch.newJobSecret();
-        Worker zero = start(nsA, 0, addrA, 1, job, secret);
+        ChildProcess zero = start(nsA, 0, addrA, 1, job, secret);
         int port = Integer.parseInt(zero.nextLine("PORT ", 30).substring(5));
-        Worker one = start(nsB, 1, addrA, port, job, secret);
+        ChildProcess one = start(nsB, 1, addrA, port, job, secret);
         zero.nextLine("ITER 3", 40);
         one.nextLine("ITER 3", 40);
 
@@ -95,9 +90,9 @@ class NetworkNamespaceTest {
         check("ip", "netns", "exec", nsB, "nft", "add", "chain", "inet", "moe4jcut", "out",
                 "{ type filter hook output priority 0 ; policy drop ; }");
         long cut = System.nanoTime();
-        Worker[] workers = {zero, one};
+        ChildProcess[] workers = {zero, one};
         for (int r = 0; r < 2; r++) {
-            Worker w = workers[r];
+            ChildProcess w = workers[r];
             assertEquals(3, w.exit(30), "rank " + r + " stderr: " + w.stderr());
             long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - cut);
             assertTrue(seconds <= 15, "rank " + r + " took " + seconds + " s after the cut");
@@ -110,7 +105,7 @@ class NetworkNamespaceTest {
         }
     }
 
-    private Worker start(String ns, int rank, String master, int port, String job, String secret) throws IOException {
+    private ChildProcess start(String ns, int rank, String master, int port, String job, String secret) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         ProcessBuilder pb = new ProcessBuilder("ip", "netns", "exec", ns, java, "-XX:TieredStopAtLevel=1",
                 "-Xshare:auto", "-Xmx64m", "-cp", System.getProperty("java.class.path"),
@@ -122,7 +117,7 @@ class NetworkNamespaceTest {
         env.put("MOE_COLLECTIVE_TIMEOUT_S", "5");
         Process p = pb.start();
         ranks.add(p);
-        return new Worker(p);
+        return new ChildProcess(p);
     }
 
     private record Result(int status, String output) {
@@ -148,64 +143,5 @@ class NetworkNamespaceTest {
     private static void check(String... command) {
         Result r = run(command);
         assertEquals(0, r.status, String.join(" ", command) + ": " + r.output);
-    }
-
-    /** A child JVM and everything it printed. */
-    private static final class Worker {
-        final Process process;
-        final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        final StringBuilder stderr = new StringBuilder();
-        final Thread[] readers;
-
-        Worker(Process process) {
-            this.process = process;
-            readers = new Thread[] {
-                Thread.ofPlatform().daemon().start(() -> drain(process.getInputStream(), lines, null)),
-                Thread.ofPlatform().daemon().start(() -> drain(process.getErrorStream(), null, stderr))};
-        }
-
-        private static void drain(InputStream in, BlockingQueue<String> lines, StringBuilder text) {
-            try (BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-                for (String line; (line = reader.readLine()) != null;) {
-                    if (lines != null) {
-                        lines.add(line);
-                    } else {
-                        synchronized (text) {
-                            text.append(line).append('\n');
-                        }
-                    }
-                }
-            } catch (IOException ignored) {
-                // the process ended
-            }
-        }
-
-        String nextLine(String prefix, long seconds) throws InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-            while (System.nanoTime() < deadline) {
-                String line = lines.poll(100, TimeUnit.MILLISECONDS);
-                if (line != null && line.startsWith(prefix)) {
-                    return line;
-                }
-            }
-            fail("no line starting with '" + prefix + "' within " + seconds + " s; stderr: " + stderr());
-            return null;
-        }
-
-        String stderr() {
-            synchronized (stderr) {
-                return stderr.toString();
-            }
-        }
-
-        int exit(long seconds) throws Exception {
-            if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
-                fail("process hung; stderr: " + stderr());
-            }
-            for (Thread t : readers) {
-                t.join(2000);
-            }
-            return process.exitValue();
-        }
     }
 }
