@@ -2,6 +2,9 @@ package org.moe4j.kernels.lib;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.moe4j.kernels.lib.GemmInputs.nans;
+import static org.moe4j.kernels.lib.GemmInputs.toDouble;
+import static org.moe4j.kernels.lib.GemmInputs.uniform;
 
 import java.util.Arrays;
 import java.util.Random;
@@ -156,27 +159,5 @@ class BatchedGemmTest {
                         + ": index " + i + " got " + actual[i] + ", expected " + expected[i]);
             }
         }
-    }
-
-    private static float[] uniform(int length, Random random) {
-        float[] x = new float[length];
-        for (int i = 0; i < length; i++) {
-            x[i] = random.nextFloat() * 2 - 1;
-        }
-        return x;
-    }
-
-    private static float[] nans(int length) {
-        float[] x = new float[length];
-        Arrays.fill(x, Float.NaN);
-        return x;
-    }
-
-    private static double[] toDouble(float[] x) {
-        double[] d = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            d[i] = x[i];
-        }
-        return d;
     }
 }

@@ -3,8 +3,10 @@ package org.moe4j.kernels.lib;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.moe4j.kernels.lib.GemmInputs.nans;
+import static org.moe4j.kernels.lib.GemmInputs.toDouble;
+import static org.moe4j.kernels.lib.GemmInputs.uniform;
 
-import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.moe4j.kernels.Device;
@@ -157,27 +159,5 @@ class GemmTest {
                     + ", col " + worst % problem.n() + ") got " + actual[worst] + ", expected " + expected[worst]
                     + ", tolerance " + atol + " + " + RTOL + "·|r|");
         }
-    }
-
-    private static float[] uniform(int length, Random random) {
-        float[] x = new float[length];
-        for (int i = 0; i < length; i++) {
-            x[i] = random.nextFloat() * 2 - 1;
-        }
-        return x;
-    }
-
-    private static float[] nans(int length) {
-        float[] x = new float[length];
-        Arrays.fill(x, Float.NaN);
-        return x;
-    }
-
-    private static double[] toDouble(float[] x) {
-        double[] d = new double[x.length];
-        for (int i = 0; i < x.length; i++) {
-            d[i] = x[i];
-        }
-        return d;
     }
 }
