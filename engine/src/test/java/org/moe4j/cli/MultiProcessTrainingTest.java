@@ -70,21 +70,9 @@ class MultiProcessTrainingTest {
         assertTrue(out.toString().lines().allMatch(l -> l.startsWith("[rank 0] ")), out.toString());
         assertTrue(out.toString().contains("[rank 0] done: "), out.toString());
 
-        TrainConfig config = ((TrainCommand) new picocli.CommandLine(new TrainCommand())
-                .parseArgs(trainArgs("--set", "moe.experts=4", "--batch-size", "4", "--steps", "4"))
-                .commandSpec().userObject()).config();
-        List<Float> single;
-        try (Device device = Devices.open("jvm")) {
-            Trainer trainer = Trainer.start(config, device, RunDirectory.at(dir.resolve("w1")),
-                    new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
-            trainer.run();
-            single = trainer.losses();
-        }
-        List<Double> sharded = losses(run.resolve("metrics.jsonl"));
-        assertEquals(single.size(), sharded.size());
-        for (int i = 0; i < single.size(); i++) {
-            assertEquals(single.get(i), sharded.get(i), 1e-5 * single.get(i), "loss of step " + (i + 1));
-        }
+        List<Float> single = singleProcessLosses(
+                parse(trainArgs("--set", "moe.experts=4", "--batch-size", "4", "--steps", "4")), "w1");
+        assertSameLosses(single, losses(run.resolve("metrics.jsonl")));
         assertEquals(4, Checkpoint.load(run.resolve(ShardedCheckpoint.MANIFEST)).step());
     }
 
@@ -103,21 +91,10 @@ class MultiProcessTrainingTest {
         assertEquals(0, status, "stdout:\n" + out + "\nstderr:\n" + err);
         assertTrue(out.toString().contains("x 4 ranks"), out.toString());
 
-        TrainConfig config = ((TrainCommand) new picocli.CommandLine(new TrainCommand()).parseArgs(train)
-                .commandSpec().userObject()).config();
+        TrainConfig config = parse(train);
         assertEquals(TrainConfig.DEFAULT.model(), config.model(), "the default architecture");
-        List<Float> single;
-        try (Device device = Devices.open("jvm")) {
-            Trainer trainer = Trainer.start(config, device, RunDirectory.at(dir.resolve("w1-default")),
-                    new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
-            trainer.run();
-            single = trainer.losses();
-        }
-        List<Double> sharded = losses(run.resolve("metrics.jsonl"));
-        assertEquals(single.size(), sharded.size());
-        for (int i = 0; i < single.size(); i++) {
-            assertEquals(single.get(i), sharded.get(i), 1e-5 * single.get(i), "loss of step " + (i + 1));
-        }
+        List<Float> single = singleProcessLosses(config, "w1-default");
+        assertSameLosses(single, losses(run.resolve("metrics.jsonl")));
     }
 
     @Test
@@ -216,17 +193,8 @@ class MultiProcessTrainingTest {
         assertTrue(output.contains("[rank 0] resuming ") && output.contains(" at step 2"), output);
         assertEquals(6, Checkpoint.load(run.resolve(ShardedCheckpoint.MANIFEST)).step());
 
-        TrainConfig config = ((TrainCommand) new picocli.CommandLine(new TrainCommand())
-                .parseArgs(trainArgs("--set", "moe.experts=4", "--batch-size", "4", "--steps", "6",
-                        "--set", "checkpoint_every=2"))
-                .commandSpec().userObject()).config();
-        List<Float> single;
-        try (Device device = Devices.open("jvm")) {
-            Trainer trainer = Trainer.start(config, device, RunDirectory.at(dir.resolve("uninterrupted")),
-                    new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
-            trainer.run();
-            single = trainer.losses();
-        }
+        List<Float> single = singleProcessLosses(parse(trainArgs("--set", "moe.experts=4", "--batch-size", "4",
+                "--steps", "6", "--set", "checkpoint_every=2")), "uninterrupted");
         // metrics.jsonl holds steps 1-3 of the first attempt, then 3-6 again: the last line of a step counts.
         Map<Integer, Double> byStep = new java.util.TreeMap<>();
         Pattern stepLoss = Pattern.compile("\"step\":(\\d+),\"loss\":([0-9.eE+-]+)");
@@ -239,6 +207,28 @@ class MultiProcessTrainingTest {
         assertEquals(single.size(), byStep.size(), byStep.toString());
         for (int i = 0; i < single.size(); i++) {
             assertEquals(single.get(i), byStep.get(i + 1), 1e-5 * single.get(i), "loss of step " + (i + 1));
+        }
+    }
+
+    private static TrainConfig parse(String... trainArgs) {
+        return ((TrainCommand) new picocli.CommandLine(new TrainCommand()).parseArgs(trainArgs)
+                .commandSpec().userObject()).config();
+    }
+
+    /** The losses of the same training in this process, on one device: the reference. */
+    private List<Float> singleProcessLosses(TrainConfig config, String runName) throws IOException {
+        try (Device device = Devices.open("jvm")) {
+            Trainer trainer = Trainer.start(config, device, RunDirectory.at(dir.resolve(runName)),
+                    new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+            trainer.run();
+            return trainer.losses();
+        }
+    }
+
+    private static void assertSameLosses(List<Float> single, List<Double> sharded) {
+        assertEquals(single.size(), sharded.size(), "steps");
+        for (int i = 0; i < single.size(); i++) {
+            assertEquals(single.get(i), sharded.get(i), 1e-5 * single.get(i), "loss of step " + (i + 1));
         }
     }
 
