@@ -12,6 +12,9 @@ import picocli.CommandLine.Command;
 /** The {@code moe} command line. Exceptions become exit codes here and nowhere else. */
 @Command(name = "moe", mixinStandardHelpOptions = true, version = "moe4j 0.1.0",
         description = "Train and study Mixture-of-Experts transformers in pure Java.",
+        footer = {"", "The moe launcher also takes, before the command: --classpath PATH (directories and jars with",
+                "custom experts or step listeners, ':'-separated). Environment: MOE_CLASSPATH (the same),",
+                "MOE_JAVA_OPTS (JVM options, e.g. -Xmx8g), JAVA_HOME (a JDK 25)."},
         subcommands = {TrainCommand.class, LaunchCommand.class, EvalCommand.class, GenerateCommand.class, InspectCommand.class,
                 StudyCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
@@ -31,6 +34,7 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
+        LauncherStderr.use();
         System.exit(commandLine().execute(args));
     }
 
