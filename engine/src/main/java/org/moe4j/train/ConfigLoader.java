@@ -9,6 +9,8 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParseException;
 import com.google.gson.JsonParser;
 import java.io.IOException;
+import java.lang.reflect.RecordComponent;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -202,7 +204,53 @@ public final class ConfigLoader {
         if (allowed != null && (wantNumber != isNumber || wantBoolean != isBoolean || wantObject != value.isJsonObject())) {
             throw new IllegalArgumentException(name + "=" + value + " is not allowed: must be " + allowed);
         }
+        if (isNumber) {
+            checkWholeNumber(name, value.getAsBigDecimal());
+        }
         return value;
+    }
+
+    /**
+     * An {@code int} or {@code long} field takes a whole number in its range: Gson would otherwise
+     * truncate 2.5 to 2 and wrap 1e10 around.
+     */
+    private static void checkWholeNumber(String name, BigDecimal value) {
+        Class<?> type = fieldType(name);
+        if (type != int.class && type != long.class) {
+            return;
+        }
+        long min = type == int.class ? Integer.MIN_VALUE : Long.MIN_VALUE;
+        long max = type == int.class ? Integer.MAX_VALUE : Long.MAX_VALUE;
+        if (value.stripTrailingZeros().scale() > 0) {
+            throw new IllegalArgumentException(name + "=" + value.toPlainString() + " is not allowed: must be a whole number");
+        }
+        if (value.compareTo(BigDecimal.valueOf(min)) < 0 || value.compareTo(BigDecimal.valueOf(max)) > 0) {
+            throw new IllegalArgumentException(name + "=" + value.toPlainString() + " is out of range: must be in ["
+                    + min + ", " + max + "]");
+        }
+    }
+
+    /** The Java type of the config field {@code name} (dotted snake_case), or null if there is none. */
+    private static Class<?> fieldType(String name) {
+        Class<?> type = TrainConfig.class;
+        for (String part : name.split("\\.")) {
+            Class<?> found = null;
+            for (RecordComponent component : type.isRecord() ? type.getRecordComponents() : new RecordComponent[0]) {
+                if (snakeCase(component.getName()).equals(part)) {
+                    found = component.getType();
+                }
+            }
+            if (found == null) {
+                return null;
+            }
+            type = found;
+        }
+        return type;
+    }
+
+    /** Gson's {@code LOWER_CASE_WITH_UNDERSCORES} name of a record component. */
+    private static String snakeCase(String camelCase) {
+        return camelCase.replaceAll("([A-Z])", "_$1").toLowerCase(java.util.Locale.ROOT);
     }
 
     private static IllegalArgumentException unknown(String name, JsonObject scope, String prefix) {

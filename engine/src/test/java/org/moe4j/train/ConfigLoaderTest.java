@@ -77,6 +77,33 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void integerFieldsRefuseFractionsAndValuesOutOfTheirRange() throws IOException {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new ConfigLoader(TrainConfig.DEFAULT).set("steps", "2.5"));
+        assertTrue(e.getMessage().contains("steps=2.5") && e.getMessage().contains("whole number"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new ConfigLoader(TrainConfig.DEFAULT).set("steps", "1e10"));
+        assertTrue(e.getMessage().contains("steps=10000000000") && e.getMessage().contains("2147483647"),
+                e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new ConfigLoader(TrainConfig.DEFAULT).set("moe.experts", "8.5"));
+        assertTrue(e.getMessage().contains("model.moe.experts=8.5"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new ConfigLoader(TrainConfig.DEFAULT).set("seed", "1e19"));
+        assertTrue(e.getMessage().contains("seed=") && e.getMessage().contains("9223372036854775807"), e.getMessage());
+
+        Path file = dir.resolve("fraction.json");
+        Files.writeString(file, "{\"model\": {\"layers\": 2.5}}");
+        e = assertThrows(IllegalArgumentException.class, () -> new ConfigLoader(TrainConfig.DEFAULT).file(file));
+        assertTrue(e.getMessage().contains("model.layers=2.5"), e.getMessage());
+
+        TrainConfig whole = new ConfigLoader(TrainConfig.DEFAULT).set("steps", "2.0").set("seed", "1e3")
+                .set("learning_rate", "2.5e-3").build();
+        assertEquals(2, whole.steps());
+        assertEquals(1000L, whole.seed());
+        assertEquals(2.5e-3, whole.learningRate());
+    }
+
+    @Test
     void unknownFieldIsRejectedWithKnownFields() throws IOException {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new ConfigLoader(TrainConfig.DEFAULT).set("stepz", "3"));
