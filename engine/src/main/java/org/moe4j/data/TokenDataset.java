@@ -1,7 +1,6 @@
 package org.moe4j.data;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,6 +26,7 @@ public final class TokenDataset {
     /** Tokens {@code [0, trainEnd)} are training data, {@code [trainEnd, length)} validation. */
     private final int trainEnd;
     private final SplitMix64 rng;
+    private final List<String> warnings;
 
     /**
      * @param source             what the tokens came from (a file, a corpus seed), for error messages
@@ -35,6 +35,10 @@ public final class TokenDataset {
      * @param seed               seed of the training-batch sampler
      */
     public TokenDataset(String source, int[] tokens, double validationFraction, long seed) {
+        this(source, tokens, validationFraction, seed, List.of());
+    }
+
+    private TokenDataset(String source, int[] tokens, double validationFraction, long seed, List<String> warnings) {
         if (!(validationFraction >= 0 && validationFraction < 1)) {
             throw new IllegalArgumentException("validationFraction must be in [0, 1), got " + validationFraction);
         }
@@ -42,12 +46,18 @@ public final class TokenDataset {
         this.tokens = tokens;
         this.trainEnd = tokens.length - (int) Math.round(tokens.length * validationFraction);
         this.rng = new SplitMix64(seed);
+        this.warnings = List.copyOf(warnings);
     }
 
-    /** The bytes of a UTF-8 text file as byte-level tokens ({@link ByteTokenizer}). */
+    /**
+     * The bytes of a UTF-8 text file as byte-level tokens ({@link ByteTokenizer}).
+     *
+     * @throws IllegalArgumentException if the file is not UTF-8 ({@link TextFile#read})
+     */
     public static TokenDataset fromFile(Path utf8Text, double validationFraction, long seed) throws IOException {
-        return new TokenDataset(utf8Text.toString(), ByteTokenizer.fromBytes(Files.readAllBytes(utf8Text)),
-                validationFraction, seed);
+        TextFile text = TextFile.read(utf8Text);
+        return new TokenDataset(utf8Text.toString(), ByteTokenizer.fromBytes(text.bytes()), validationFraction, seed,
+                text.warnings());
     }
 
     /** {@link SyntheticCorpus#generate} of {@code corpusSeed} as byte-level tokens. */
@@ -55,6 +65,11 @@ public final class TokenDataset {
             long seed) {
         return new TokenDataset("synthetic corpus (seed " + corpusSeed + ", " + approxBytes + " bytes)",
                 new ByteTokenizer().encode(SyntheticCorpus.generate(corpusSeed, approxBytes)), validationFraction, seed);
+    }
+
+    /** What looked wrong with the source without being refused (a text file that looks binary). */
+    public List<String> warnings() {
+        return warnings;
     }
 
     /** What the tokens came from. */
