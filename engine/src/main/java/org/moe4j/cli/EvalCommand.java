@@ -7,6 +7,7 @@ import org.moe4j.train.Checkpoint;
 import org.moe4j.train.ConfigLoader;
 import org.moe4j.train.Devices;
 import org.moe4j.train.Evaluator;
+import org.moe4j.train.Perplexity;
 import org.moe4j.train.TrainConfig;
 import org.moe4j.train.TrainingData;
 import picocli.CommandLine.Command;
@@ -39,8 +40,8 @@ final class EvalCommand implements Callable<Integer> {
         TrainConfig config = loader.build();
         try (Device device = Devices.open(config.device())) {
             double loss = Evaluator.loss(ModelLoader.load(checkpoint, device), TrainingData.open(config), config);
-            System.out.printf("step %d  eval loss %.4f  perplexity %.3f  (%d batches of %d x %d tokens)%n",
-                    checkpoint.step(), loss, Math.exp(loss), config.evalBatches(), config.batchSize(),
+            System.out.printf("step %d  eval loss %.4f  perplexity %s  (%d batches of %d x %d tokens)%n",
+                    checkpoint.step(), loss, Perplexity.format(Math.exp(loss)), config.evalBatches(), config.batchSize(),
                     config.model().contextSize());
         }
         return 0;

@@ -20,6 +20,7 @@ import org.moe4j.kernels.Device;
 import org.moe4j.kernels.JvmDevice;
 import org.moe4j.moe.ParameterCounts;
 import org.moe4j.nn.GptModel;
+import org.moe4j.train.Perplexity;
 import org.moe4j.train.TrainConfig;
 import org.moe4j.train.checkpoint.AtomicFiles;
 
@@ -141,7 +142,7 @@ public final class StudyReport {
             md.append("| ").append(row.config().name())
                     .append(" | ").append(n).append('/').append(row.runs().size())
                     .append(" | ").append(lossText)
-                    .append(" | ").append(RoutingMetrics.format(Math.exp(loss), 3))
+                    .append(" | ").append(Double.isFinite(loss) ? Perplexity.format(Math.exp(loss)) : RoutingMetrics.ABSENT_TEXT)
                     .append(" | ").append(Double.isFinite(drop) ? RoutingMetrics.format(100 * drop, 2) + "%"
                             : RoutingMetrics.ABSENT_TEXT)
                     .append(" | ").append(RoutingMetrics.format(row.mean(r -> r.routing().loadCv()), 3))
