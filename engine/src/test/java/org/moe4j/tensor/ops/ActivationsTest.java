@@ -1,5 +1,9 @@
 package org.moe4j.tensor.ops;
 
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.moe4j.kernels.JvmDevice;
@@ -43,6 +47,31 @@ class ActivationsTest {
             reference[i] = silu(x.data()[i]);
         }
         Approx.assertClose("silu", reference, out, 1e-6, 1e-5);
+    }
+
+    @Test
+    void reluAndSquaredReluMatchTheirFormulasNaNIncluded() {
+        float[] values = {-2f, -0.5f, -0f, 0f, 0.25f, 3f, Float.NaN};
+        Tensor x = Tensor.of(DEVICE, false, values, values.length);
+        float[] relu = Activations.relu(Tape.inference(DEVICE), x).toHost().data();
+        float[] squared = Activations.squaredRelu(Tape.inference(DEVICE), x).toHost().data();
+        Approx.assertClose("relu", new double[] {0, 0, 0, 0, 0.25, 3}, Arrays.copyOf(relu, 6), 0, 0);
+        Approx.assertClose("relu^2", new double[] {0, 0, 0, 0, 0.0625, 9}, Arrays.copyOf(squared, 6), 0, 0);
+        assertTrue(Float.isNaN(relu[6]) && Float.isNaN(squared[6]), "NaN stays NaN");
+    }
+
+    @Test
+    void reluAndSquaredReluGradCheck() {
+        // |x| >= 0.25: a step of h never crosses the kink at 0.
+        float[] values = new float[35];
+        SplittableRandom random = new SplittableRandom(5);
+        for (int i = 0; i < values.length; i++) {
+            float magnitude = (float) random.nextDouble(0.25, 2);
+            values[i] = random.nextBoolean() ? magnitude : -magnitude;
+        }
+        Tensor x = Tensor.of(DEVICE, true, values, 5, 7);
+        new GradCheck(DEVICE).check("relu", tape -> Activations.relu(tape, x), x);
+        new GradCheck(DEVICE).check("squared relu", tape -> Activations.squaredRelu(tape, x), x);
     }
 
     @Test

@@ -6,7 +6,9 @@ import org.moe4j.kernels.KernelContext;
 /**
  * Pointwise activations and their gradients, one work-item per element; launch over
  * {@link #grid(int)}. GELU is the tanh approximation of GPT-2 (and llm.c):
- * {@code 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))}. SiLU is {@code x·σ(x)}.
+ * {@code 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))}. SiLU is {@code x·σ(x)}. ReLU is
+ * {@code max(x, 0)} (NaN stays NaN, as in PyTorch) and squared ReLU {@code max(x, 0)²} (Primer); their
+ * gradient at 0 is 0.
  */
 public final class Activation {
     private static final float GELU_SCALE = 0.7978845608028654f; // sqrt(2/pi)
@@ -101,5 +103,67 @@ public final class Activation {
     /** {@code 1 / (1 + e^-x)}: 0 for very negative x (e^-x overflows to infinity), 1 for very positive. */
     private static float sigmoid(float x) {
         return 1f / (1f + (float) Math.exp(-x));
+    }
+    /**
+     * One work-item computes {@code out[i] = max(inp[i], 0)}.
+     *
+     * <pre>
+     * out (N)  written
+     * inp (N)
+     * </pre>
+     */
+    public static void reluForward(KernelContext ctx, float[] out, float[] inp, int n) {
+        int i = ctx.globalIdx;
+        if (i < n) {
+            out[i] = Math.max(inp[i], 0f);
+        }
+    }
+
+    /**
+     * One work-item adds {@code dout[i]} to {@code dinp[i]} where {@code inp[i] > 0}.
+     *
+     * <pre>
+     * dinp (N)  accumulated
+     * inp  (N)
+     * dout (N)
+     * </pre>
+     */
+    public static void reluBackward(KernelContext ctx, float[] dinp, float[] inp, float[] dout, int n) {
+        int i = ctx.globalIdx;
+        if (i < n && inp[i] > 0f) {
+            dinp[i] += dout[i];
+        }
+    }
+
+    /**
+     * One work-item computes {@code out[i] = max(inp[i], 0)²}.
+     *
+     * <pre>
+     * out (N)  written
+     * inp (N)
+     * </pre>
+     */
+    public static void squaredReluForward(KernelContext ctx, float[] out, float[] inp, int n) {
+        int i = ctx.globalIdx;
+        if (i < n) {
+            float r = Math.max(inp[i], 0f);
+            out[i] = r * r;
+        }
+    }
+
+    /**
+     * One work-item adds {@code 2·max(inp[i], 0)·dout[i]} to {@code dinp[i]}.
+     *
+     * <pre>
+     * dinp (N)  accumulated
+     * inp  (N)
+     * dout (N)
+     * </pre>
+     */
+    public static void squaredReluBackward(KernelContext ctx, float[] dinp, float[] inp, float[] dout, int n) {
+        int i = ctx.globalIdx;
+        if (i < n && inp[i] > 0f) {
+            dinp[i] += 2f * inp[i] * dout[i];
+        }
     }
 }

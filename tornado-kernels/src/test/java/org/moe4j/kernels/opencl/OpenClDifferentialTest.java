@@ -140,6 +140,14 @@ class OpenClDifferentialTest {
                     (d, a) -> d.launch(Activation.grid(n), Activation::siluForward, f(a[0]), f(a[1]), n)));
             c.add(approx("Activation.siluBackward", s, 8, 2, r -> new Object[] {floats(r, n, -1, 1), floats(r, n, -6, 6), floats(r, n, -1, 1)},
                     (d, a) -> d.launch(Activation.grid(n), Activation::siluBackward, f(a[0]), f(a[1]), f(a[2]), n)));
+            c.add(exact("Activation.reluForward", s, r -> new Object[] {new float[n], floats(r, n, -2, 2)},
+                    (d, a) -> d.launch(Activation.grid(n), Activation::reluForward, f(a[0]), f(a[1]), n)));
+            c.add(exact("Activation.reluBackward", s, r -> new Object[] {floats(r, n, -1, 1), floats(r, n, -2, 2), floats(r, n, -1, 1)},
+                    (d, a) -> d.launch(Activation.grid(n), Activation::reluBackward, f(a[0]), f(a[1]), f(a[2]), n)));
+            c.add(exact("Activation.squaredReluForward", s, r -> new Object[] {new float[n], floats(r, n, -2, 2)},
+                    (d, a) -> d.launch(Activation.grid(n), Activation::squaredReluForward, f(a[0]), f(a[1]), n)));
+            c.add(exact("Activation.squaredReluBackward", s, r -> new Object[] {floats(r, n, -1, 1), floats(r, n, -2, 2), floats(r, n, -1, 1)},
+                    (d, a) -> d.launch(Activation.grid(n), Activation::squaredReluBackward, f(a[0]), f(a[1]), f(a[2]), n)));
             c.add(exact("AdamW.update", s, r -> new Object[] {floats(r, n, -1, 1), floats(r, n, -1, 1), floats(r, n, -0.1, 0.1),
                             floats(r, n, 0, 0.01)},
                     (d, a) -> d.launch(AdamW.grid(n), AdamW::update, f(a[0]), f(a[1]), f(a[2]), f(a[3]), 3e-3f, 0.9f, 0.95f,
