@@ -37,7 +37,7 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {"Run a command as N local ranks, e.g. moe launch --nproc 2 train --steps 100.",
                 "Each rank gets RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT and a fresh job secret."})
 final class LaunchCommand implements Callable<Integer> {
-    /** How long the other ranks may take to report their own error after one failed. */
+    /** How long the other ranks may take to stop (finish a step, checkpoint, report) before they are killed. */
     static final long GRACE_MILLIS = 10_000;
 
     @Option(names = "--nproc", required = true, description = "number of ranks to start (at least 1)")
@@ -143,7 +143,8 @@ final class LaunchCommand implements Callable<Integer> {
         String secret = LocalLaunch.newJobSecret();
         List<Process> ranks = new ArrayList<>();
         List<Thread> readers = new ArrayList<>();
-        Thread cleanup = Thread.ofPlatform().unstarted(() -> ranks.forEach(Process::destroyForcibly));
+        // Stopped itself (Ctrl-C, SIGTERM): the ranks get the signal too and the grace to checkpoint.
+        Thread cleanup = Thread.ofPlatform().unstarted(() -> stop(ranks));
         Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             for (int r = 0; r < nproc; r++) {
@@ -176,10 +177,13 @@ final class LaunchCommand implements Callable<Integer> {
         }
     }
 
-    /** Waits for every rank; after the first failure, the others get the grace, then are killed. */
+    /**
+     * Waits for every rank. At the first failure the others are stopped at once (SIGTERM: a rank in
+     * training stops after its step, one still waiting for the others exits); those still running
+     * after the grace are killed.
+     */
     private static int await(List<Process> ranks, PrintWriter err) throws InterruptedException {
         int status = 0;
-        int failed = -1;
         long killAt = Long.MAX_VALUE;
         while (true) {
             boolean running = false;
@@ -187,23 +191,21 @@ final class LaunchCommand implements Callable<Integer> {
                 Process p = ranks.get(r);
                 if (p.isAlive()) {
                     running = true;
-                } else if (failed < 0 && p.exitValue() != 0) {
-                    failed = r;
+                } else if (killAt == Long.MAX_VALUE && p.exitValue() != 0) {
                     status = p.exitValue();
                     killAt = System.currentTimeMillis() + GRACE_MILLIS;
+                    synchronized (err) {
+                        err.println("launch: rank " + r + " failed with status " + status + "; stopping the other ranks");
+                        err.flush();
+                    }
+                    ranks.forEach(Process::destroy);
                 }
             }
             if (!running) {
                 break;
             }
             if (System.currentTimeMillis() > killAt) {
-                synchronized (err) {
-                    err.println("launch: rank " + failed + " failed with status " + status
-                            + "; stopping the ranks still running");
-                }
-                for (Process p : ranks) {
-                    p.destroyForcibly();
-                }
+                ranks.forEach(Process::destroyForcibly);
                 for (Process p : ranks) {
                     p.waitFor(10, TimeUnit.SECONDS);
                 }
@@ -214,12 +216,29 @@ final class LaunchCommand implements Callable<Integer> {
         return status;
     }
 
+    /** SIGTERM to every rank, SIGKILL to those still running after the grace. */
+    private static void stop(List<Process> ranks) {
+        ranks.forEach(Process::destroy);
+        long deadline = System.currentTimeMillis() + GRACE_MILLIS;
+        for (Process p : ranks) {
+            try {
+                p.waitFor(Math.max(0, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        ranks.forEach(Process::destroyForcibly);
+    }
+
     /** This JVM again (same java, JVM options and class path) running the given moe command. */
     private static List<String> childCommand(List<String> command) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!arg.startsWith("-agentlib:jdwp") && !arg.startsWith("-javaagent")) {
+            // The launcher's stderr descriptor is this process's own; a child has none.
+            if (!arg.startsWith("-agentlib:jdwp") && !arg.startsWith("-javaagent")
+                    && !arg.startsWith("-D" + LauncherStderr.PROPERTY + "=")) {
                 cmd.add(arg);
             }
         }
@@ -233,6 +252,9 @@ final class LaunchCommand implements Callable<Integer> {
     private static void forward(InputStream in, PrintWriter to, String prefix) {
         try (BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
             for (String line; (line = reader.readLine()) != null;) {
+                if (line.equals(LauncherStderr.INCUBATOR_WARNING)) {
+                    continue;
+                }
                 synchronized (to) {
                     to.println(prefix + line);
                     to.flush();
