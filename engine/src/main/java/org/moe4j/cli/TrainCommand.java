@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.ServiceLoader;
 import java.util.concurrent.Callable;
 import org.moe4j.distributed.ProcessGroup;
 import org.moe4j.distributed.RendezvousConfig;
@@ -18,16 +19,18 @@ import org.moe4j.train.Checkpoint;
 import org.moe4j.train.ConfigLoader;
 import org.moe4j.train.Devices;
 import org.moe4j.train.RunDirectory;
-import org.moe4j.train.ShardedCheckpoint;
 import org.moe4j.train.TrainConfig;
+import org.moe4j.train.StepListener;
 import org.moe4j.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = {"Train a model. With no options: the default small MoE model (8 experts, 2 top-1",
-                "prototyping) on the built-in corpus. --set model.moe=null trains the dense model.",
-                "Config comes from the defaults, then --config, then --set and the flags below.",
+        description = {"Train a model: by default the small MoE model (8 experts, 2 top-1 prototyping) on the built-in corpus.",
+                "--set model.moe=null trains the dense model. Config comes from the defaults, then --config, then",
+                "--set and the flags below. --resume continues a run: more --steps extend it, --device and the",
+                "logging intervals may change, any other option must match the checkpoint's run (else it is refused).",
+                "SIGINT or SIGTERM stops after the current step with a checkpoint (exit status 130 or 143).",
                 "Under a launcher (moe launch, torchrun, srun, mpirun: RANK/WORLD_SIZE and the like in the",
                 "environment) the ranks join one process group and shard the experts (docs/distributed.md)."})
 final class TrainCommand implements Callable<Integer> {
@@ -98,36 +101,67 @@ final class TrainCommand implements Callable<Integer> {
     private Integer train(ExpertParallel parallel) throws Exception {
         boolean leader = parallel == null || parallel.rank() == 0;
         PrintStream out = leader ? System.out : new PrintStream(OutputStream.nullOutputStream());
-        if (resume != null) {
-            Path file = CheckpointArgument.resolve(resume);
-            Checkpoint checkpoint = Checkpoint.load(file);
-            RunDirectory run = runDir != null ? RunDirectory.at(runDir) : new RunDirectory(file.toAbsolutePath().getParent());
-            try (Device dev = Devices.open(checkpoint.config().device())) {
-                out.printf("resuming %s at step %d%s%n", file, checkpoint.step(), ranks(parallel));
-                Trainer.resume(checkpoint, dev, run, System.out, parallel).run();
+        Checkpoint checkpoint = resume == null ? null : Checkpoint.load(CheckpointArgument.resolve(resume));
+        TrainConfig config = checkpoint == null ? config() : resumedConfig(checkpoint);
+        RunDirectory run = runDir != null ? RunDirectory.at(runDir)
+                : checkpoint != null ? RunDirectory.at(checkpoint.path().toAbsolutePath().getParent())
+                : sharedRunDirectory(parallel);
+        try (Device dev = Devices.open(config.device());
+             Trainer trainer = checkpoint == null ? Trainer.start(config, dev, run, System.out, parallel)
+                     : Trainer.resume(checkpoint, config, dev, run, System.out, parallel)) {
+            ServiceLoader.load(StepListener.class).forEach(trainer::addStepListener);
+            if (checkpoint != null) {
+                out.printf("resuming %s at step %d of %d%s%n", checkpoint.path(), checkpoint.step(), config.steps(),
+                        ranks(parallel));
+            } else {
+                printStart(out, trainer, config, run, dev, parallel);
             }
-            return 0;
+            StopOnSignal.run(() -> {
+                // Closed here too (closing twice is harmless): a signal's exit follows this body at once.
+                try {
+                    trainer.run();
+                } finally {
+                    trainer.close();
+                }
+                Path written = parallel == null ? run.checkpoint() : run.manifest();
+                if (trainer.stopped()) {
+                    out.printf("stopped after step %d of %d: checkpoint %s; continue with: moe train --resume %s%n",
+                            trainer.step(), config.steps(), written, run.path());
+                } else {
+                    out.printf("done: metrics %s, plot %s, checkpoint %s%n", run.metrics(), run.lossPlot(), written);
+                }
+            }, trainer::requestStop);
         }
-        TrainConfig config = config();
-        RunDirectory run = runDir != null ? RunDirectory.at(runDir) : sharedRunDirectory(parallel);
-        try (Device dev = Devices.open(config.device())) {
-            Trainer trainer = Trainer.start(config, dev, run, System.out, parallel);
-            Map<String, Long> sizes = new LinkedHashMap<>();
-            trainer.model().parameters().forEach((name, p) -> sizes.put(name, (long) p.size()));
-            ParameterCounts counts = ParameterCounts.of(sizes, config.model().moe());
-            out.printf("run %s: %d steps, %,d parameters (%,d active per token), %d tokens/step on %s%s%n",
-                    run.path(), config.steps(), counts.total(), counts.active(), config.tokensPerStep(), dev.name(),
-                    ranks(parallel));
-            if (config.model().moe() != null) {
-                MoeConfig moe = config.model().moe();
-                out.printf("moe: router %s, %d experts (%s, hidden %d), k %d, capacity factor %s%n",
-                        moe.router(), moe.experts(), moe.expert(), moe.hidden(), moe.k(), moe.capacityFactor());
-            }
-            trainer.run();
-        }
-        out.printf("done: metrics %s, plot %s, checkpoint %s%n", run.metrics(), run.lossPlot(),
-                parallel == null ? run.checkpoint() : run.path().resolve(ShardedCheckpoint.MANIFEST));
         return 0;
+    }
+
+    private static void printStart(PrintStream out, Trainer trainer, TrainConfig config, RunDirectory run, Device dev,
+                                   ExpertParallel parallel) {
+        Map<String, Long> sizes = new LinkedHashMap<>();
+        trainer.model().parameters().forEach((name, p) -> sizes.put(name, (long) p.size()));
+        ParameterCounts counts = ParameterCounts.of(sizes, config.model().moe());
+        out.printf("run %s: %d steps, %,d parameters (%,d active per token), %d tokens/step on %s%s%n",
+                run.path(), config.steps(), counts.total(), counts.active(), config.tokensPerStep(), dev.name(),
+                ranks(parallel));
+        if (config.model().moe() != null) {
+            MoeConfig moe = config.model().moe();
+            out.printf("moe: router %s, %d experts (%s, hidden %d), k %d, capacity factor %s%n",
+                    moe.router(), moe.experts(), moe.expert(), moe.hidden(), moe.k(), moe.capacityFactor());
+        }
+    }
+
+    /**
+     * The checkpoint's config with this command's options applied; {@link Trainer#resume} refuses
+     * any change but those {@link org.moe4j.train.ResumeConfig} allows.
+     */
+    private TrainConfig resumedConfig(Checkpoint checkpoint) {
+        TrainConfig config = apply(new ConfigLoader(checkpoint.config())).build();
+        if (config.steps() <= checkpoint.step()) {
+            throw new IllegalArgumentException("--resume: the checkpoint " + checkpoint.path() + " is at step "
+                    + checkpoint.step() + " and the run has steps=" + config.steps() + ", so there is nothing to"
+                    + " train; --steps N with N > " + checkpoint.step() + " extends the run");
+        }
+        return config;
     }
 
     private static String ranks(ExpertParallel parallel) {
@@ -156,44 +190,32 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     TrainConfig config() {
-        ConfigLoader loader = new ConfigLoader(TrainConfig.DEFAULT);
+        return apply(new ConfigLoader(TrainConfig.DEFAULT)).build();
+    }
+
+    /** This command's --config, --set and flags over what {@code loader} holds. */
+    private ConfigLoader apply(ConfigLoader loader) {
         if (configFile != null) {
             loader.file(configFile);
         }
         sets.forEach(loader::set);
-        if (steps != null) {
-            loader.set("steps", steps.toString());
-        }
-        if (seed != null) {
-            loader.set("seed", seed.toString());
-        }
-        if (data != null) {
-            loader.set("data", data.toString());
-        }
-        if (device != null) {
-            loader.set("device", device);
-        }
-        if (batchSize != null) {
-            loader.set("batch_size", batchSize.toString());
-        }
-        if (learningRate != null) {
-            loader.set("learning_rate", learningRate.toString());
-        }
-        if (router != null) {
-            loader.set("model.moe.router", router);
-        }
-        if (k != null) {
-            loader.set("model.moe.k", k.toString());
-        }
-        if (experts != null) {
-            loader.set("model.moe.experts", experts.toString());
-        }
-        if (expert != null) {
-            loader.set("model.moe.expert", expert);
-        }
-        if (capacityFactor != null) {
-            loader.set("model.moe.capacity_factor", capacityFactor.toString());
-        }
-        return loader.build();
+        Map<String, Object> flags = new LinkedHashMap<>();
+        flags.put("steps", steps);
+        flags.put("seed", seed);
+        flags.put("data", data);
+        flags.put("device", device);
+        flags.put("batch_size", batchSize);
+        flags.put("learning_rate", learningRate);
+        flags.put("model.moe.router", router);
+        flags.put("model.moe.k", k);
+        flags.put("model.moe.experts", experts);
+        flags.put("model.moe.expert", expert);
+        flags.put("model.moe.capacity_factor", capacityFactor);
+        flags.forEach((field, value) -> {
+            if (value != null) {
+                loader.set(field, value.toString());
+            }
+        });
+        return loader;
     }
 }

@@ -150,8 +150,9 @@ public final class Study {
         clear(p.dir());
         long start = System.nanoTime();
         String error = null;
-        try (Device device = Devices.open(p.config().device())) {
-            Trainer.start(p.config(), device, RunDirectory.at(p.dir()), console).run();
+        try (Device device = Devices.open(p.config().device());
+             Trainer trainer = Trainer.start(p.config(), device, RunDirectory.at(p.dir()), console)) {
+            trainer.run();
         } catch (Exception e) {
             error = e.getMessage() != null ? e.getMessage() : e.getClass().getName();
         }

@@ -75,6 +75,16 @@ final class DataParallel {
         return total;
     }
 
+    /** Whether {@code flag} is true on any rank; every rank gets the same answer. */
+    boolean anyRank(boolean flag) {
+        for (long value : group.allGather(flag ? 1 : 0)) {
+            if (value != 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Sums the dense parameters' gradients over the ranks, packed into buckets of up to {@link #BUCKET_FLOATS}. */
     void allReduceDenseGradients(Device device) {
         List<float[]> bucket = new ArrayList<>();

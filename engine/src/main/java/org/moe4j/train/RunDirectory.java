@@ -1,6 +1,7 @@
 package org.moe4j.train;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +14,10 @@ import java.util.stream.Stream;
 
 /**
  * A run's directory: {@code config.json}, {@code metrics.jsonl}, {@code loss.png} and
- * {@code checkpoint.safetensors} (or, for a sharded run, {@code checkpoint.json} and its directory). New runs go to {@code runs/<date-time>} unless given a path.
+ * {@code checkpoint.safetensors} (or, for a sharded run, {@code checkpoint.json} and its directory),
+ * and {@code train.lock} while a trainer uses it ({@link RunLock}). New runs go to
+ * {@code runs/<date-time>} unless given a path. Nothing is created on disk until a trainer claims
+ * the directory ({@link #claim}), so a run that fails to start leaves nothing behind.
  */
 public record RunDirectory(Path path) {
 
@@ -21,20 +25,29 @@ public record RunDirectory(Path path) {
     public static final Path RUNS = Path.of("runs");
     private static final DateTimeFormatter NAME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
 
-    /** A new directory under {@code root} named for the current time. */
-    public static RunDirectory create(Path root) throws IOException {
+    /** A directory under {@code root} named for the current time, that does not exist yet. */
+    public static RunDirectory create(Path root) {
         Path dir = root.resolve(LocalDateTime.now().format(NAME));
         for (int i = 2; Files.exists(dir); i++) {
             dir = root.resolve(LocalDateTime.now().format(NAME) + "-" + i);
         }
-        Files.createDirectories(dir);
         return new RunDirectory(dir);
     }
 
-    /** {@code path}, created if needed. */
-    public static RunDirectory at(Path path) throws IOException {
-        Files.createDirectories(path);
+    /** The run directory {@code path}; it is created when a trainer claims it. */
+    public static RunDirectory at(Path path) {
         return new RunDirectory(path);
+    }
+
+    /**
+     * Creates the directory if needed and takes its lock, for as long as a trainer uses it.
+     *
+     * @param console where a warning about a stale lock goes
+     * @throws IllegalArgumentException when another trainer holds the directory
+     */
+    public RunLock claim(PrintStream console) throws IOException {
+        Files.createDirectories(path);
+        return RunLock.acquire(path, console);
     }
 
     /** The run under {@code root} whose checkpoint was written last. */

@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.moe4j.data.Batch;
 import org.moe4j.data.TokenDataset;
@@ -28,15 +29,20 @@ import org.moe4j.train.metrics.ProgressBar;
  * of that step go with it (see {@link RoutingSummary}). A run started from a checkpoint continues exactly
  * where the checkpoint was written: same parameters, moments, step and data order.
  *
+ * <p>A trainer holds its run directory's lock ({@link RunLock}) from start to {@link #close()}.
+ * {@link StepListener}s run after every step; {@link #requestStop()} (from a listener, a signal
+ * handler, another thread) ends the run after the current step with a checkpoint.
+ *
  * <p>A loss that is not finite stops training with {@link TrainingDivergedException}; the last
- * checkpoint written before it is left as it was.
+ * checkpoint written before it is left as it was, and the message says which one that is.
  *
  * <p>With {@link ExpertParallel} over W ranks, every rank runs this loop on its part of each global
  * batch ({@link DataParallel}); the losses, gradients and updates are those of one process training
  * on the global batch, up to float summation order. Only rank 0 prints, writes the config, the
- * metrics and the plot; checkpoints are sharded ({@link ShardedCheckpoint}).
+ * metrics and the plot; checkpoints are sharded ({@link ShardedCheckpoint}). A stop requested on
+ * any rank stops every rank after the same step.
  */
-public final class Trainer {
+public final class Trainer implements AutoCloseable {
     private final TrainConfig config;
     private final Device device;
     private final GptModel model;
@@ -48,7 +54,14 @@ public final class Trainer {
     private final DataParallel parallel;
     private final boolean leader;
     private final List<Float> losses = new ArrayList<>();
+    private final List<StepListener> listeners = new ArrayList<>();
+    private volatile boolean stopRequested;
+    private boolean stopped;
     private int step;
+    /** The last checkpoint written or resumed from, and its step; null before there is one. */
+    private Path lastCheckpoint;
+    private int lastCheckpointStep;
+    private RunLock lock;
 
     private Trainer(TrainConfig config, Device device, RunDirectory run, PrintStream console, ExpertParallel ep) {
         ExpertParallel sharded = ep != null && ep.worldSize() > 1 ? ep : null;
@@ -64,6 +77,7 @@ public final class Trainer {
         this.parallel = sharded == null ? null
                 : new DataParallel(sharded, model.parameters(), model.expertParameterNames());
         this.dataset = TrainingData.open(config);
+        dataset.warnings().forEach(w -> this.console.println("warning: " + w));
         this.optimizer = new AdamWOptimizer(device, model.parameters(), config);
         this.schedule = LearningRateSchedule.of(config);
     }
@@ -81,25 +95,30 @@ public final class Trainer {
     public static Trainer start(TrainConfig config, Device device, RunDirectory run, PrintStream console,
                                 ExpertParallel parallel) throws IOException {
         Trainer trainer = new Trainer(config, device, run, console, parallel);
-        if (trainer.leader) {
-            run.writeConfig(config);
-        }
+        trainer.claimRunDirectory();
         return trainer;
     }
 
-    /** Continues the run that wrote {@code checkpoint}; its config is the run's config. */
+    /** Continues the run that wrote {@code checkpoint} with its own config. */
     public static Trainer resume(Checkpoint checkpoint, Device device, RunDirectory run, PrintStream console)
             throws IOException {
-        return resume(checkpoint, device, run, console, null);
+        return resume(checkpoint, checkpoint.config(), device, run, console, null);
     }
 
     /**
-     * As {@link #resume(Checkpoint, Device, RunDirectory, PrintStream)} over {@code parallel}'s ranks;
-     * the checkpoint may come from a run with another number of ranks (its experts are re-split).
+     * Continues the run that wrote {@code checkpoint} over {@code parallel}'s ranks (null: one
+     * process), with {@code config}: the checkpoint's config, changed at most where
+     * {@link ResumeConfig} allows (more steps, another device, other logging intervals). The
+     * checkpoint may come from a run with another number of ranks (its experts are re-split). The
+     * run directory's metrics are cut back to the checkpoint's step, so a step replayed after a
+     * crash is logged once.
+     *
+     * @throws IllegalArgumentException naming a field that cannot change on resume
      */
-    public static Trainer resume(Checkpoint checkpoint, Device device, RunDirectory run, PrintStream console,
-                                 ExpertParallel parallel) throws IOException {
-        Trainer trainer = new Trainer(checkpoint.config(), device, run, console, parallel);
+    public static Trainer resume(Checkpoint checkpoint, TrainConfig config, Device device, RunDirectory run,
+                                 PrintStream console, ExpertParallel parallel) throws IOException {
+        ResumeConfig.check(checkpoint.config(), config);
+        Trainer trainer = new Trainer(config, device, run, console, parallel);
         Checkpoint mine = trainer.parallel == null ? checkpoint
                 : checkpoint.shardExperts(trainer.model.expertParameterNames(), trainer.parallel.rank(),
                         trainer.parallel.worldSize());
@@ -107,7 +126,48 @@ public final class Trainer {
         mine.restoreOptimizer(trainer.optimizer, trainer.model.parameters());
         trainer.dataset.setRngState(checkpoint.dataRngState());
         trainer.step = checkpoint.step();
+        trainer.lastCheckpoint = checkpoint.path();
+        trainer.lastCheckpointStep = checkpoint.step();
+        trainer.claimRunDirectory();
+        if (trainer.leader && Files.isRegularFile(run.metrics())) {
+            MetricsLog.keepUpToStep(run.metrics(), checkpoint.step());
+        }
         return trainer;
+    }
+
+    /** Rank 0 creates and locks the run directory and writes the config into it. */
+    private void claimRunDirectory() throws IOException {
+        if (leader) {
+            lock = run.claim(console);
+            run.writeConfig(config);
+        }
+    }
+
+    /** Adds a listener called after every step, in the order added. */
+    public void addStepListener(StepListener listener) {
+        listeners.add(listener);
+    }
+
+    /**
+     * Asks the run to stop after the current step, with a checkpoint; {@link #run()} then returns
+     * and {@link #stopped()} is true. Safe to call from any thread, a shutdown hook included.
+     */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    /** Whether the last {@link #runUntil} ended early, at a {@link #requestStop()}. */
+    public boolean stopped() {
+        return stopped;
+    }
+
+    /** Releases the run directory. */
+    @Override
+    public void close() {
+        if (lock != null) {
+            lock.close();
+            lock = null;
+        }
     }
 
     /** Trains to the configured number of steps. */
@@ -117,10 +177,12 @@ public final class Trainer {
 
     /**
      * Trains until {@code lastStep} steps are done (at most the configured number), then writes a
-     * checkpoint, the metrics and the loss plot.
+     * checkpoint, the metrics and the loss plot. Ends earlier, with a checkpoint, when a stop is
+     * requested.
      */
     public void runUntil(int lastStep) throws IOException {
         int stop = Math.min(lastStep, config.steps());
+        stopped = false;
         ProgressBar progress = new ProgressBar(console, config.steps());
         try (MetricsLog metrics = leader ? new MetricsLog(run.path()) : null) {
             long windowStart = System.nanoTime();
@@ -159,7 +221,8 @@ public final class Trainer {
                         line.put("eval_loss", evalLoss);
                         line.put("eval_ppl", Math.exp(evalLoss));
                         progress.finish();
-                        console.printf("step %d: eval loss %.4f, perplexity %.3f%n", step, evalLoss, Math.exp(evalLoss));
+                        console.printf("step %d: eval loss %.4f, perplexity %s%n", step, evalLoss,
+                                Perplexity.format(Math.exp(evalLoss)));
                     }
                     if (metrics != null) {
                         metrics.log(line);
@@ -168,36 +231,25 @@ public final class Trainer {
                     windowSteps = 0;
                     windowBytes = bytesSent();
                 }
-                if (last || (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0)) {
+                boolean checkpointed = last || (config.checkpointEvery() > 0 && step % config.checkpointEvery() == 0);
+                if (checkpointed) {
                     saveCheckpoint();
                 }
-                exitIfAskedByTest();
+                for (StepListener listener : listeners) {
+                    listener.afterStep(this, result.loss());
+                }
+                if (!last && (parallel == null ? stopRequested : parallel.anyRank(stopRequested))) {
+                    if (!checkpointed) {
+                        saveCheckpoint();
+                    }
+                    stopped = true;
+                    break;
+                }
             }
         }
         progress.finish();
         if (leader) {
             LossCurve.save(run);
-        }
-    }
-
-    /**
-     * Test hook for {@code moe launch --max-restarts}: with {@code MOE_TEST_EXIT_AT=RANK:STEP} in the
-     * environment, that rank halts with status 3 right after that step (and its checkpoint, if one is
-     * due), but only in the first attempt ({@code MOE_RESTART_COUNT} unset or 0), so a restarted
-     * group runs through. Not meant for anything but tests.
-     */
-    private void exitIfAskedByTest() {
-        String at = System.getenv("MOE_TEST_EXIT_AT");
-        if (at == null || !"0".equals(System.getenv().getOrDefault("MOE_RESTART_COUNT", "0"))) {
-            return;
-        }
-        String[] rankStep = at.split(":");
-        int rank = parallel == null ? 0 : parallel.rank();
-        if (rankStep.length == 2 && Integer.parseInt(rankStep[0].trim()) == rank
-                && Integer.parseInt(rankStep[1].trim()) == step) {
-            System.err.printf("MOE_TEST_EXIT_AT: rank %d exits after step %d%n", rank, step);
-            System.err.flush();
-            Runtime.getRuntime().halt(3);
         }
     }
 
@@ -242,8 +294,8 @@ public final class Trainer {
             value = (float) (parallel.sum(value) / parallel.worldSize());
         }
         if (!Float.isFinite(value)) {
-            throw new TrainingDivergedException("loss is " + value + " at step " + (step + 1)
-                    + "; training stopped, the last checkpoint in " + run.path() + " is kept");
+            throw new TrainingDivergedException("loss is " + value + " at step " + (step + 1) + "; training stopped, "
+                    + keptCheckpoint());
         }
         Map<Integer, RoutingStats> routing = new LinkedHashMap<>();
         for (int i = 0; i < model.blocks().size(); i++) {
@@ -266,13 +318,45 @@ public final class Trainer {
     }
 
     private void saveCheckpoint() throws IOException {
-        Files.createDirectories(run.path());
-        if (parallel == null) {
-            Checkpoint.save(run.checkpoint(), config, step, dataset.rngState(), model.parameters(), optimizer);
-        } else {
-            ShardedCheckpoint.save(run.path(), parallel.parallel().group(), config, step, dataset.rngState(),
-                    model.parameters(), model.expertParameterNames(), optimizer);
+        Path file = parallel == null ? run.checkpoint() : run.manifest();
+        try {
+            if (parallel == null) {
+                Checkpoint.save(file, config, step, dataset.rngState(), model.parameters(), optimizer);
+            } else {
+                ShardedCheckpoint.save(run.path(), parallel.parallel().group(), config, step, dataset.rngState(),
+                        model.parameters(), model.expertParameterNames(), optimizer);
+            }
+        } catch (IOException e) {
+            throw new IOException("cannot write the checkpoint of step " + step + " to " + file + ": " + e.getMessage()
+                    + " (it needs about " + megabytes(checkpointBytes()) + " MB, " + megabytes(usableSpace())
+                    + " MB are free there); training stopped, " + keptCheckpoint(), e);
         }
+        lastCheckpoint = file;
+        lastCheckpointStep = step;
+    }
+
+    /** What a failed run leaves to resume from, in words. */
+    private String keptCheckpoint() {
+        return lastCheckpoint == null
+                ? "and no checkpoint was written yet (checkpoint_every=" + config.checkpointEvery() + ")"
+                : "the checkpoint of step " + lastCheckpointStep + " (" + lastCheckpoint + ") is kept";
+    }
+
+    /** Bytes of this rank's checkpoint files: every parameter and its two AdamW moments as float32. */
+    private long checkpointBytes() {
+        return 3L * Float.BYTES * model.parameters().values().stream().mapToLong(Tensor::size).sum();
+    }
+
+    private long usableSpace() {
+        try {
+            return Files.getFileStore(run.path()).getUsableSpace();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    private static String megabytes(long bytes) {
+        return String.format(Locale.ROOT, "%.1f", bytes / 1e6);
     }
 
     /** {@link Evaluator#loss} over the ranks: each evaluates its rows of every validation batch. */

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.fail;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,11 +37,6 @@ import org.moe4j.kernels.Device;
  * fail naming it, without a checkpoint after the failure.
  */
 class MultiProcessTrainingTest {
-    private static final String[] TINY = {
-        "--set", "model.context_size=16", "--set", "model.layers=2", "--set", "model.heads=2",
-        "--set", "model.width=16", "--set", "model.hidden=32", "--set", "warmup_steps=2", "--set", "log_every=1",
-        "--set", "eval_every=100", "--set", "eval_batches=2", "--set", "corpus_bytes=20000",
-        "--set", "moe.hidden=16", "--set", "moe.capacity_factor=1.0"};
     private static final Pattern LOSS = Pattern.compile("\"loss\":([0-9.eE+-]+)");
     private final List<Process> started = new ArrayList<>();
 
@@ -63,7 +57,7 @@ class MultiProcessTrainingTest {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         List<String> args = new ArrayList<>(List.of("launch", "--nproc", "2", "train"));
-        args.addAll(List.of(TINY));
+        args.addAll(TinyTrain.ARGS);
         args.addAll(List.of("--set", "moe.experts=4", "--batch-size", "4", "--steps", "4", "--run-dir", run.toString()));
         int status = cli(out, err).execute(args.toArray(String[]::new));
         assertEquals(0, status, "stdout:\n" + out + "\nstderr:\n" + err);
@@ -71,7 +65,7 @@ class MultiProcessTrainingTest {
         assertTrue(out.toString().contains("[rank 0] done: "), out.toString());
 
         List<Float> single = singleProcessLosses(
-                parse(trainArgs("--set", "moe.experts=4", "--batch-size", "4", "--steps", "4")), "w1");
+                parse(TinyTrain.with("--set", "moe.experts=4", "--batch-size", "4", "--steps", "4")), "w1");
         assertSameLosses(single, losses(run.resolve("metrics.jsonl")));
         assertEquals(4, Checkpoint.load(run.resolve(ShardedCheckpoint.MANIFEST)).step());
     }
@@ -102,13 +96,40 @@ class MultiProcessTrainingTest {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         List<String> args = new ArrayList<>(List.of("launch", "--nproc", "2", "train"));
-        args.addAll(List.of(TINY));
+        args.addAll(TinyTrain.ARGS);
         args.addAll(List.of("--router", "switch", "--experts", "3", "--steps", "1", "--run-dir",
                 dir.resolve("bad").toString()));
         int status = cli(out, err).execute(args.toArray(String[]::new));
         assertEquals(Main.EXIT_USAGE, status, err.toString());
-        assertTrue(err.toString().contains("[rank 1] error: moe.experts=3 is not divisible by the world size 2"),
+        assertTrue(err.toString().matches("(?s).*\\[rank [01]\\] error: moe.experts=3 is not divisible by the world size 2.*"),
                 err.toString());
+    }
+
+    @Test
+    void aRankLostBeforeJoiningStopsTheOthersAtOnce() throws Exception {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> args = new ArrayList<>(List.of("launch", "--nproc", "2", "train"));
+        args.addAll(TinyTrain.ARGS);
+        args.addAll(List.of("--steps", "50", "--batch-size", "2", "--run-dir", dir.resolve("lost").toString()));
+        java.util.concurrent.CompletableFuture<Integer> launch = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> cli(out, err).execute(args.toArray(String[]::new)));
+        // The first rank to start is killed before it can join; the other waits in the rendezvous.
+        ProcessHandle first = null;
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (first == null && System.nanoTime() < deadline) {
+            first = ProcessHandle.current().children().findFirst().orElse(null);
+            Thread.sleep(5);
+        }
+        assertTrue(first != null, "no rank started");
+        long killed = System.nanoTime();
+        first.destroyForcibly();
+        int status = launch.get(60, TimeUnit.SECONDS);
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed);
+        assertEquals(137, status, err.toString());
+        assertTrue(err.toString().contains("failed with status 137; stopping the other ranks"), err.toString());
+        assertTrue(millis < LaunchCommand.GRACE_MILLIS, "the launch took " + millis + " ms, not less than the "
+                + LaunchCommand.GRACE_MILLIS + " ms grace: the other rank was not stopped at once");
     }
 
     @Test
@@ -120,12 +141,10 @@ class MultiProcessTrainingTest {
         String secret = LocalLaunch.newJobSecret();
         List<Path> stderr = new ArrayList<>();
         for (int r = 0; r < w; r++) {
-            ProcessBuilder pb = new ProcessBuilder(javaCommand(trainArgs("--router", "switch", "--experts", "3",
-                    "--batch-size", "3", "--steps", "100000", "--set", "checkpoint_every=1", "--run-dir",
+            ProcessBuilder pb = ChildMoe.builder(ChildMoe.command(TinyTrain.command("--router", "switch", "--experts",
+                    "3", "--batch-size", "3", "--steps", "100000", "--set", "checkpoint_every=1", "--run-dir",
                     run.toString())));
             Map<String, String> env = pb.environment();
-            env.keySet().removeIf(k -> k.startsWith("SLURM_") || k.startsWith("OMPI_") || k.startsWith("TORCHELASTIC_")
-                    || k.startsWith("MOE_"));
             env.putAll(LocalLaunch.rankEnvironment(r, w, "127.0.0.1", port, job, secret));
             env.put("MOE_COLLECTIVE_TIMEOUT_S", "5");
             Path log = dir.resolve("rank" + r + ".err");
@@ -168,18 +187,14 @@ class MultiProcessTrainingTest {
     @Test
     void maxRestartsResumesTheGroupFromTheLastCheckpointWithTheSameLosses() throws Exception {
         Path run = dir.resolve("restarted");
-        String[] train = trainArgs("--set", "moe.experts=4", "--batch-size", "4", "--steps", "6",
+        String[] train = TinyTrain.with("--set", "moe.experts=4", "--batch-size", "4", "--steps", "6",
                 "--set", "checkpoint_every=2");
-        List<String> cmd = new ArrayList<>(javaCommand(new String[0]));
-        cmd.removeLast(); // "train"
-        cmd.addAll(List.of("launch", "--nproc", "2", "--max-restarts", "1", "train"));
+        List<String> cmd = new ArrayList<>(ChildMoe.command("launch", "--nproc", "2", "--max-restarts", "1", "train"));
         cmd.addAll(List.of(train));
         cmd.addAll(List.of("--run-dir", run.toString()));
-        ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().keySet().removeIf(k -> k.startsWith("SLURM_") || k.startsWith("OMPI_")
-                || k.startsWith("TORCHELASTIC_") || k.startsWith("MOE_"));
-        // Test hook read by the trainer: rank 1 halts after step 3 in the first attempt only.
-        pb.environment().put("MOE_TEST_EXIT_AT", "1:3");
+        ProcessBuilder pb = ChildMoe.builder(cmd);
+        // Read by the ExitAtStep listener: rank 1 halts after step 3 in the first attempt only.
+        pb.environment().put(ExitAtStep.VARIABLE, "1:3");
         Path log = dir.resolve("launch.log");
         pb.redirectErrorStream(true).redirectOutput(log.toFile());
         Process launch = pb.start();
@@ -193,7 +208,7 @@ class MultiProcessTrainingTest {
         assertTrue(output.contains("[rank 0] resuming ") && output.contains(" at step 2"), output);
         assertEquals(6, Checkpoint.load(run.resolve(ShardedCheckpoint.MANIFEST)).step());
 
-        List<Float> single = singleProcessLosses(parse(trainArgs("--set", "moe.experts=4", "--batch-size", "4",
+        List<Float> single = singleProcessLosses(parse(TinyTrain.with("--set", "moe.experts=4", "--batch-size", "4",
                 "--steps", "6", "--set", "checkpoint_every=2")), "uninterrupted");
         // metrics.jsonl holds steps 1-3 of the first attempt, then 3-6 again: the last line of a step counts.
         Map<Integer, Double> byStep = new java.util.TreeMap<>();
@@ -217,9 +232,9 @@ class MultiProcessTrainingTest {
 
     /** The losses of the same training in this process, on one device: the reference. */
     private List<Float> singleProcessLosses(TrainConfig config, String runName) throws IOException {
-        try (Device device = Devices.open("jvm")) {
-            Trainer trainer = Trainer.start(config, device, RunDirectory.at(dir.resolve(runName)),
-                    new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+        try (Device device = Devices.open("jvm");
+             Trainer trainer = Trainer.start(config, device, RunDirectory.at(dir.resolve(runName)),
+                     new java.io.PrintStream(java.io.OutputStream.nullOutputStream()))) {
             trainer.run();
             return trainer.losses();
         }
@@ -237,23 +252,6 @@ class MultiProcessTrainingTest {
         cli.setOut(new PrintWriter(out, true));
         cli.setErr(new PrintWriter(err, true));
         return cli;
-    }
-
-    private static String[] trainArgs(String... more) {
-        List<String> args = new ArrayList<>(List.of(TINY));
-        args.addAll(List.of(more));
-        return args.toArray(String[]::new);
-    }
-
-    /** This JVM's java, options and class path running {@code moe train} with the given arguments. */
-    private static List<String> javaCommand(String[] trainArgs) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
-                .filter(a -> !a.startsWith("-javaagent") && !a.startsWith("-agentlib")).toList());
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName(), "train"));
-        cmd.addAll(List.of(trainArgs));
-        return cmd;
     }
 
     private static List<Double> losses(Path metrics) throws IOException {

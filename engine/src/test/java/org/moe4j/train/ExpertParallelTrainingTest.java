@@ -51,9 +51,9 @@ class ExpertParallelTrainingTest {
         for (int w : new int[] {2, 4}) {
             Path run = dir.resolve("resume" + w);
             List<List<Float>> resumed = LoopbackRanks.run(w, LIMIT, group -> {
-                try (Device device = Devices.open("jvm")) {
-                    Trainer trainer = Trainer.resume(checkpoint, device, RunDirectory.at(run), QUIET,
-                            new ExpertParallel(group));
+                try (Device device = Devices.open("jvm");
+                     Trainer trainer = Trainer.resume(checkpoint, checkpoint.config(), device, RunDirectory.at(run),
+                             QUIET, new ExpertParallel(group))) {
                     trainer.run();
                     return trainer.losses();
                 } catch (Exception e) {
@@ -62,8 +62,8 @@ class ExpertParallelTrainingTest {
             });
             resumed.forEach(losses -> assertClose("resumed on " + w + " ranks", rest, losses));
         }
-        try (Device device = Devices.open("jvm")) {
-            Trainer trainer = Trainer.resume(checkpoint, device, RunDirectory.at(dir.resolve("resume1")), QUIET);
+        try (Device device = Devices.open("jvm");
+             Trainer trainer = Trainer.resume(checkpoint, device, RunDirectory.at(dir.resolve("resume1")), QUIET)) {
             trainer.run();
             assertClose("resumed on one process", rest, trainer.losses());
         }
@@ -86,8 +86,8 @@ class ExpertParallelTrainingTest {
     }
 
     static List<Float> single(TrainConfig config, Path run) throws Exception {
-        try (Device device = Devices.open("jvm")) {
-            Trainer trainer = Trainer.start(config, device, RunDirectory.at(run), QUIET);
+        try (Device device = Devices.open("jvm");
+             Trainer trainer = Trainer.start(config, device, RunDirectory.at(run), QUIET)) {
             trainer.run();
             return trainer.losses();
         }
@@ -96,8 +96,8 @@ class ExpertParallelTrainingTest {
     /** Every rank's losses (each the global batch's) after training W ranks for {@code steps} steps. */
     private static List<List<Float>> sharded(int w, TrainConfig config, Path run, int steps) throws Exception {
         return LoopbackRanks.run(w, LIMIT, group -> {
-            try (Device device = Devices.open("jvm")) {
-                Trainer trainer = Trainer.start(config, device, RunDirectory.at(run), QUIET, new ExpertParallel(group));
+            try (Device device = Devices.open("jvm");
+                 Trainer trainer = Trainer.start(config, device, RunDirectory.at(run), QUIET, new ExpertParallel(group))) {
                 trainer.runUntil(steps);
                 return trainer.losses();
             } catch (Exception e) {

@@ -80,22 +80,25 @@ class OpenClTrainingTest {
         assumeTrue(!OpenClDevice.list().isEmpty(), () -> "OpenCL tests skipped: " + OpenClDevice.unavailableReason());
         TrainConfig config = new ConfigLoader(TINY).set("steps", "8").set("checkpoint_every", "4").build();
         try (Device device = Devices.open("opencl")) {
-            Trainer full = Trainer.start(config, device, RunDirectory.at(dir.resolve("full")), QUIET);
-            full.run();
+            List<Float> full = train(config, device, dir.resolve("full"));
             RunDirectory run = RunDirectory.at(dir.resolve("split"));
-            Trainer first = Trainer.start(config, device, run, QUIET);
-            first.runUntil(4);
-            Trainer second = Trainer.resume(Checkpoint.load(run.checkpoint()), device, run, QUIET);
-            second.run();
-            List<Float> resumed = new ArrayList<>(first.losses());
-            resumed.addAll(second.losses());
-            assertEquals(full.losses(), resumed);
+            List<Float> resumed = new ArrayList<>();
+            try (Trainer first = Trainer.start(config, device, run, QUIET)) {
+                first.runUntil(4);
+                resumed.addAll(first.losses());
+            }
+            try (Trainer second = Trainer.resume(Checkpoint.load(run.checkpoint()), device, run, QUIET)) {
+                second.run();
+                resumed.addAll(second.losses());
+            }
+            assertEquals(full, resumed);
         }
     }
 
     private static List<Float> train(TrainConfig config, Device device, Path runDir) throws IOException {
-        Trainer trainer = Trainer.start(config, device, RunDirectory.at(runDir), QUIET);
-        trainer.run();
-        return trainer.losses();
+        try (Trainer trainer = Trainer.start(config, device, RunDirectory.at(runDir), QUIET)) {
+            trainer.run();
+            return trainer.losses();
+        }
     }
 }

@@ -95,15 +95,141 @@ class TrainerTest {
         List<Float> uninterrupted = train(config, dir.resolve("full"));
 
         RunDirectory run = RunDirectory.at(dir.resolve("split"));
-        Trainer firstHalf = Trainer.start(config, device, run, QUIET);
-        firstHalf.runUntil(4);
-        Trainer secondHalf = Trainer.resume(Checkpoint.load(run.checkpoint()), device, run, QUIET);
-        assertEquals(4, secondHalf.step());
-        secondHalf.run();
-
-        List<Float> resumed = new ArrayList<>(firstHalf.losses());
-        resumed.addAll(secondHalf.losses());
+        List<Float> resumed = new ArrayList<>();
+        try (Trainer firstHalf = Trainer.start(config, device, run, QUIET)) {
+            firstHalf.runUntil(4);
+            resumed.addAll(firstHalf.losses());
+        }
+        try (Trainer secondHalf = Trainer.resume(Checkpoint.load(run.checkpoint()), device, run, QUIET)) {
+            assertEquals(4, secondHalf.step());
+            secondHalf.run();
+            resumed.addAll(secondHalf.losses());
+        }
         assertEquals(uninterrupted, resumed);
+    }
+
+    @Test
+    void moreStepsExtendARunWithTheScheduleOfTheNewLength() throws IOException {
+        RunDirectory run = RunDirectory.at(dir.resolve("extended"));
+        TrainConfig four = new ConfigLoader(TINY).set("steps", "4").build();
+        train(four, run.path());
+        TrainConfig eight = new ConfigLoader(TINY).set("steps", "8").set("log_every", "1").build();
+        try (Trainer trainer = Trainer.resume(Checkpoint.load(run.checkpoint()), eight, device, run, QUIET, null)) {
+            trainer.run();
+            assertEquals(List.of(5, 6, 7, 8).size(), trainer.losses().size());
+        }
+        assertEquals(8, Checkpoint.load(run.checkpoint()).step());
+        LearningRateSchedule schedule = LearningRateSchedule.of(eight);
+        for (Map<String, Object> line : MetricsLog.read(run.path())) {
+            long step = (Long) line.get("step");
+            if (step > 4) {
+                assertEquals(schedule.at((int) step - 1), (Double) line.get("lr"), 1e-12, "lr of step " + step);
+            }
+        }
+    }
+
+    @Test
+    void resumingRefusesAChangeOfAnythingButStepsDeviceAndIntervals() throws IOException {
+        RunDirectory run = RunDirectory.at(dir.resolve("fixed"));
+        train(new ConfigLoader(TINY).set("steps", "2").build(), run.path());
+        Checkpoint checkpoint = Checkpoint.load(run.checkpoint());
+        TrainConfig wider = new ConfigLoader(checkpoint.config()).set("model.width", "32").set("batch_size", "8")
+                .set("steps", "4").set("eval_every", "1").build();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Trainer.resume(checkpoint, wider, device, run, QUIET, null));
+        assertTrue(e.getMessage().contains("model.width=32 (the checkpoint's run has model.width=16)")
+                && e.getMessage().contains("batch_size=8") && !e.getMessage().contains("eval_every=1"), e.getMessage());
+        TrainConfig dense = new ConfigLoader(checkpoint.config()).set("model.moe", "null").build();
+        e = assertThrows(IllegalArgumentException.class, () -> Trainer.resume(checkpoint, dense, device, run, QUIET, null));
+        assertTrue(e.getMessage().contains("model.moe"), e.getMessage());
+    }
+
+    @Test
+    void aStepReplayedAfterACrashIsLoggedOnce() throws IOException {
+        TrainConfig config = new ConfigLoader(TINY).set("log_every", "1").build();
+        List<Map<String, Object>> uninterrupted;
+        train(config, dir.resolve("whole"));
+        uninterrupted = MetricsLog.read(dir.resolve("whole"));
+        RunDirectory run = RunDirectory.at(dir.resolve("crashed"));
+        try (Trainer trainer = Trainer.start(config, device, run, QUIET)) {
+            trainer.addStepListener((t, loss) -> {
+                if (t.step() == 6) {
+                    throw new IOException("crash after step 6");
+                }
+            });
+            IOException crash = assertThrows(IOException.class, trainer::run);
+            assertEquals("crash after step 6", crash.getMessage());
+        }
+        assertEquals(6, MetricsLog.read(run.path()).size());
+        try (Trainer trainer = Trainer.resume(Checkpoint.load(run.checkpoint()), device, run, QUIET)) {
+            assertEquals(4, trainer.step());
+            trainer.run();
+        }
+        List<Map<String, Object>> lines = MetricsLog.read(run.path());
+        assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L), lines.stream().map(l -> l.get("step")).toList());
+        for (int i = 0; i < lines.size(); i++) {
+            assertEquals(uninterrupted.get(i).get("loss"), lines.get(i).get("loss"), "loss of step " + (i + 1));
+        }
+    }
+
+    @Test
+    void aRequestedStopEndsAfterTheStepWithACheckpointAndResumesTheSameCurve() throws IOException {
+        List<Float> uninterrupted = train(TINY, dir.resolve("whole"));
+        RunDirectory run = RunDirectory.at(dir.resolve("stopped"));
+        List<Float> resumed = new ArrayList<>();
+        try (Trainer trainer = Trainer.start(TINY, device, run, QUIET)) {
+            trainer.addStepListener((t, loss) -> {
+                if (t.step() == 3) {
+                    t.requestStop();
+                }
+            });
+            trainer.run();
+            assertTrue(trainer.stopped());
+            assertEquals(3, trainer.step());
+            resumed.addAll(trainer.losses());
+        }
+        assertEquals(3, Checkpoint.load(run.checkpoint()).step());
+        try (Trainer trainer = Trainer.resume(Checkpoint.load(run.checkpoint()), device, run, QUIET)) {
+            trainer.run();
+            assertTrue(!trainer.stopped());
+            resumed.addAll(trainer.losses());
+        }
+        assertEquals(uninterrupted, resumed);
+    }
+
+    @Test
+    void aSecondTrainerOnTheSameRunDirectoryIsRefusedAndAStaleLockIsTakenOver() throws IOException {
+        RunDirectory run = RunDirectory.at(dir.resolve("shared"));
+        try (Trainer first = Trainer.start(TINY, device, run, QUIET)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Trainer.start(TINY, device, run, QUIET));
+            assertTrue(e.getMessage().contains("in use by another trainer (pid " + ProcessHandle.current().pid()
+                    + " on host ") && e.getMessage().contains(RunLock.FILE_NAME), e.getMessage());
+            assertTrue(first.step() == 0);
+        }
+        // A lock file a dead process left: the operating system released its lock.
+        Files.writeString(run.path().resolve(RunLock.FILE_NAME), "pid 4194303 on host gone");
+        java.io.ByteArrayOutputStream console = new java.io.ByteArrayOutputStream();
+        try (Trainer again = Trainer.start(TINY, device, run, new PrintStream(console, true))) {
+            assertTrue(console.toString().contains("taking over") && console.toString().contains("pid 4194303 on host gone"),
+                    console.toString());
+        }
+        console.reset();
+        try (Trainer third = Trainer.start(TINY, device, run, new PrintStream(console, true))) {
+            assertEquals("", console.toString(), "a lock released by close() is not stale");
+        }
+    }
+
+    @Test
+    void aRunThatFailsToStartLeavesNoDirectory() throws IOException {
+        Path bad = dir.resolve("latin1.txt");
+        Files.write(bad, "caf\u00e9 au lait\n".repeat(100).getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        TrainConfig config = new ConfigLoader(TINY).set("data", bad.toString()).build();
+        Path runDir = dir.resolve("never");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Trainer.start(config, device, RunDirectory.at(runDir), QUIET));
+        assertTrue(e.getMessage().contains("not UTF-8") && e.getMessage().contains("offset 3"), e.getMessage());
+        assertTrue(!Files.exists(runDir), "a failed start left " + runDir);
     }
 
     @Test
@@ -145,10 +271,26 @@ class TrainerTest {
         TrainConfig config = new ConfigLoader(TINY).set("learning_rate", "1e30").set("min_learning_rate", "0")
                 .set("grad_clip", "0").set("warmup_steps", "0").set("checkpoint_every", "1").build();
         RunDirectory run = RunDirectory.at(dir.resolve("nan"));
-        Trainer trainer = Trainer.start(config, device, run, QUIET);
-        assertThrows(TrainingDivergedException.class, trainer::run);
+        TrainingDivergedException e;
+        try (Trainer trainer = Trainer.start(config, device, run, QUIET)) {
+            e = assertThrows(TrainingDivergedException.class, trainer::run);
+        }
         Checkpoint kept = Checkpoint.load(run.checkpoint());
         assertTrue(kept.step() >= 1 && kept.step() < config.steps(), "kept checkpoint of step " + kept.step());
+        assertTrue(e.getMessage().contains("the checkpoint of step " + kept.step() + " (" + run.checkpoint() + ") is kept"),
+                e.getMessage());
+    }
+
+    @Test
+    void divergenceBeforeTheFirstCheckpointSaysThereIsNone() throws IOException {
+        TrainConfig config = new ConfigLoader(TINY).set("learning_rate", "1e30").set("min_learning_rate", "0")
+                .set("grad_clip", "0").set("warmup_steps", "0").set("checkpoint_every", "100").build();
+        RunDirectory run = RunDirectory.at(dir.resolve("nan-early"));
+        try (Trainer trainer = Trainer.start(config, device, run, QUIET)) {
+            TrainingDivergedException e = assertThrows(TrainingDivergedException.class, trainer::run);
+            assertTrue(e.getMessage().contains("no checkpoint was written yet (checkpoint_every=100)"), e.getMessage());
+        }
+        assertTrue(!Files.exists(run.checkpoint()));
     }
 
     @Test
@@ -163,13 +305,14 @@ class TrainerTest {
         Files.writeString(tiny, "too short");
         TrainConfig config = new ConfigLoader(TINY).set("data", tiny.toString()).build();
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> Trainer.start(config, device, RunDirectory.at(dir.resolve("short")), QUIET));
+                () -> Trainer.start(config, device, RunDirectory.at(dir.resolve("short")), QUIET).close());
         assertTrue(e.getMessage().contains(tiny.toString()), e.getMessage());
     }
 
     private static List<Float> train(TrainConfig config, Path runDir) throws IOException {
-        Trainer trainer = Trainer.start(config, device, RunDirectory.at(runDir), QUIET);
-        trainer.run();
-        return trainer.losses();
+        try (Trainer trainer = Trainer.start(config, device, RunDirectory.at(runDir), QUIET)) {
+            trainer.run();
+            return trainer.losses();
+        }
     }
 }

@@ -28,8 +28,10 @@ public final class TrainCustomExpert {
                 .set("moe.expert", GatedExpert.class.getName())
                 .set("moe.hidden", "128") // two weight matrices in: keep the parameters near the GELU expert's
                 .build();
-        try (Device device = Devices.open(config.device())) {
-            Trainer.start(config, device, RunDirectory.at(Path.of("runs", "gated-expert")), System.out).run();
+        try (Device device = Devices.open(config.device());
+             Trainer trainer = Trainer.start(config, device, RunDirectory.at(Path.of("runs", "gated-expert")),
+                     System.out)) {
+            trainer.run();
         }
     }
 }

@@ -29,8 +29,8 @@ public final class TrainFromJava {
                 .set("steps", "100")
                 .set("model.layers", "2")
                 .build();
-        try (Device device = Devices.open(config.device())) {
-            Trainer trainer = Trainer.start(config, device, RunDirectory.at(Path.of("runs", "from-java")), System.out);
+        try (Device device = Devices.open(config.device());
+             Trainer trainer = Trainer.start(config, device, RunDirectory.at(Path.of("runs", "from-java")), System.out)) {
             trainer.run();
             ByteTokenizer tokenizer = new ByteTokenizer();
             String prompt = "reverse stone -> ";

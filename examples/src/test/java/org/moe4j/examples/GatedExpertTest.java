@@ -30,9 +30,9 @@ class GatedExpertTest {
                 .set("steps", "20").set("warmup_steps", "2").set("learning_rate", "0.01").set("eval_every", "20")
                 .set("eval_batches", "1").set("corpus_bytes", "20000").set("moe.experts", "4")
                 .set("moe.hidden", "8").set("moe.expert", GatedExpert.class.getName()).build();
-        try (Device device = Devices.open("jvm")) {
-            Trainer trainer = Trainer.start(config, device, RunDirectory.at(dir),
-                    new PrintStream(OutputStream.nullOutputStream()));
+        try (Device device = Devices.open("jvm");
+             Trainer trainer = Trainer.start(config, device, RunDirectory.at(dir),
+                     new PrintStream(OutputStream.nullOutputStream()))) {
             trainer.run();
             List<Float> losses = trainer.losses();
             assertTrue(losses.get(19) < losses.get(0) - 0.5, "loss did not fall: " + losses);

@@ -108,6 +108,9 @@ public final class LinePlot {
     /** Writes the chart as a PNG, atomically (a reader never sees half an image). */
     public void save(Path png) throws IOException {
         BufferedImage image = render();
+        // ImageIO's file cache registers a shutdown hook, refused while a run stopped by a signal
+        // writes its last plot; a chart is small enough to encode in memory.
+        ImageIO.setUseCache(false);
         AtomicFiles.writeStream(png, out -> {
             if (!ImageIO.write(image, "png", out)) {
                 throw new IOException("no PNG writer in this JVM");

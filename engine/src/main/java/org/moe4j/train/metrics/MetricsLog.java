@@ -15,6 +15,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.moe4j.train.checkpoint.AtomicFiles;
 
 /**
  * Appends metrics as JSON lines to {@value #FILE_NAME} in a run directory: one object per call,
@@ -64,6 +65,24 @@ public final class MetricsLog implements Closeable {
         out.write(GSON.toJson(record));
         out.write('\n');
         out.flush();
+    }
+
+    /**
+     * Cuts a metrics file back to the records of steps up to {@code step}, atomically: what a run
+     * resumed from the checkpoint of that step is about to log again. A torn last line goes too.
+     */
+    public static void keepUpToStep(Path file, int step) throws IOException {
+        StringBuilder kept = new StringBuilder();
+        String[] lines = Files.readString(file, StandardCharsets.UTF_8).split("\n", -1);
+        for (int i = 0; i < lines.length - 1; i++) {
+            Map<String, Object> record = lines[i].isBlank() ? null
+                    : GSON.fromJson(lines[i], new TypeToken<Map<String, Object>>() { }.getType());
+            if (record != null && record.get("step") instanceof Number n && n.longValue() <= step) {
+                kept.append(lines[i]).append('\n');
+            }
+        }
+        byte[] bytes = kept.toString().getBytes(StandardCharsets.UTF_8);
+        AtomicFiles.writeStream(file, out -> out.write(bytes));
     }
 
     /** Gson's lenient reader hands bare NaN/Infinity over as strings; they were numbers when written. */
