@@ -50,7 +50,8 @@ public final class Experts {
         } catch (ClassNotFoundException | LinkageError e) {
             throw new IllegalArgumentException("moe.expert=" + name + " is not allowed: must be " + GELU + ", "
                     + SWIGLU + " or the fully-qualified name of a class implementing " + Expert.class.getName()
-                    + " on the class path (no class " + name + " was found)");
+                    + " on the class path (no class " + name + " was found; the moe launcher takes more classes with"
+                    + " --classpath DIR or MOE_CLASSPATH)");
         }
         if (!Expert.class.isAssignableFrom(type)) {
             throw new IllegalArgumentException("moe.expert=" + name + ": class " + name + " does not implement "
