@@ -11,6 +11,7 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.moe4j.moe.MoeConfig;
@@ -21,17 +22,14 @@ class MainTest {
     @TempDir
     Path dir;
 
-    private final StringWriter err = new StringWriter();
+    private final CliCapture moe = new CliCapture();
 
     private int run(String... args) {
-        CommandLine cli = Main.commandLine();
-        cli.setErr(new PrintWriter(err, true));
-        cli.setOut(new PrintWriter(new StringWriter(), true));
-        return cli.execute(args);
+        return moe.run(args);
     }
 
     @Test
-    void helpListsTheCommands() {
+    void helpListsTheCommandsEachWithAWholeFirstSentenceAndTheLauncherOptions() {
         StringWriter out = new StringWriter();
         CommandLine cli = Main.commandLine();
         cli.setOut(new PrintWriter(out, true));
@@ -39,20 +37,26 @@ class MainTest {
         for (String command : new String[] {"train", "eval", "generate", "inspect", "study"}) {
             assertTrue(out.toString().contains(command), out.toString());
         }
+        for (Map.Entry<String, CommandLine> sub : cli.getSubcommands().entrySet()) {
+            String[] description = sub.getValue().getCommandSpec().usageMessage().description();
+            assertTrue(description.length > 0 && description[0].endsWith("."),
+                    sub.getKey() + "'s summary is not a whole sentence: " + String.join(" | ", description));
+        }
+        assertTrue(out.toString().contains("--classpath") && out.toString().contains("MOE_JAVA_OPTS"), out.toString());
     }
 
     @Test
     void invalidConfigValueExitsWithUsageErrorNamingTheField() {
         assertEquals(Main.EXIT_USAGE, run("train", "--steps", "0", "--run-dir", dir.resolve("r").toString()));
-        assertTrue(err.toString().contains("steps=0") && err.toString().contains(">= 1"), err.toString());
+        assertTrue(moe.err().contains("steps=0") && moe.err().contains(">= 1"), moe.err());
     }
 
     @Test
     void unknownFieldAndDeviceAreUsageErrors() {
         assertEquals(Main.EXIT_USAGE, run("train", "--set", "model.depth=3", "--run-dir", dir.toString()));
-        assertTrue(err.toString().contains("model.depth"), err.toString());
+        assertTrue(moe.err().contains("model.depth"), moe.err());
         assertEquals(Main.EXIT_USAGE, run("train", "--device", "tpu", "--run-dir", dir.toString()));
-        assertTrue(err.toString().contains("device=tpu"), err.toString());
+        assertTrue(moe.err().contains("device=tpu"), moe.err());
     }
 
     @Test
@@ -74,15 +78,15 @@ class MainTest {
     @Test
     void studyRefusesBadArgumentsAndListsThePreset() throws IOException {
         assertEquals(Main.EXIT_USAGE, run("study"));
-        assertTrue(err.toString().contains("m6t"), err.toString());
+        assertTrue(moe.err().contains("m6t"), moe.err());
         assertEquals(Main.EXIT_USAGE, run("study", "m7"));
-        assertTrue(err.toString().contains("'m7'"), err.toString());
+        assertTrue(moe.err().contains("'m7'"), moe.err());
         assertEquals(Main.EXIT_USAGE, run("study", "m6t", "--preset", "huge", "--list"));
-        assertTrue(err.toString().contains("'huge'"), err.toString());
+        assertTrue(moe.err().contains("'huge'"), moe.err());
         Path grid = dir.resolve("typo.json");
         Files.writeString(grid, "{\"name\": \"t\", \"vary\": {\"learning_rat\": [0.1]}}");
         assertEquals(Main.EXIT_USAGE, run("study", "--grid", grid.toString(), "--out", dir.resolve("t").toString()));
-        assertTrue(err.toString().contains("'learning_rat'"), err.toString());
+        assertTrue(moe.err().contains("'learning_rat'"), moe.err());
 
         // The listing goes to System.out, like the other commands' output.
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -112,9 +116,9 @@ class MainTest {
     @Test
     void badMoeSettingsAreUsageErrorsNamingTheField() {
         assertEquals(Main.EXIT_USAGE, run("train", "--experts", "6", "--k", "4", "--run-dir", dir.toString()));
-        assertTrue(err.toString().contains("moe.experts=6 is not divisible by moe.k=4"), err.toString());
+        assertTrue(moe.err().contains("moe.experts=6 is not divisible by moe.k=4"), moe.err());
         assertEquals(Main.EXIT_USAGE, run("train", "--expert", "com.example.Missing", "--run-dir", dir.toString()));
-        assertTrue(err.toString().contains("moe.expert=com.example.Missing"), err.toString());
+        assertTrue(moe.err().contains("moe.expert=com.example.Missing"), moe.err());
     }
 
     @Test
@@ -122,8 +126,8 @@ class MainTest {
         Path bogus = dir.resolve("checkpoint.safetensors");
         Files.write(bogus, new byte[] {1, 2, 3});
         assertEquals(Main.EXIT_IO, run("inspect", bogus.toString()));
-        assertTrue(err.toString().contains(bogus.toString()), err.toString());
+        assertTrue(moe.err().contains(bogus.toString()), moe.err());
         assertEquals(Main.EXIT_USAGE, run("generate", dir.resolve("missing.safetensors").toString()));
-        assertTrue(err.toString().contains("does not exist"), err.toString());
+        assertTrue(moe.err().contains("does not exist"), moe.err());
     }
 }
