@@ -97,14 +97,87 @@ class HandshakeTest {
     }
 
     @Test
-    void wrongJobAndWorldSizeAreRefused() throws Exception {
+    void wrongJobWorldSizeAndFrameLimitAreRefused() throws Exception {
         Future<ProcessGroup> zero = joinAsync(config(0, 2));
         RendezvousConfig otherJob = RendezvousConfig.of("127.0.0.1", port, 1, 2, "other-job", LoopbackCluster.SECRET);
         assertTrue(refused(otherJob).getMessage().contains("job id 'other-job'"));
         RendezvousConfig otherSize = RendezvousConfig.of("127.0.0.1", port, 1, 3, LoopbackCluster.JOB,
                 LoopbackCluster.SECRET);
         assertTrue(refused(otherSize).getMessage().contains("world size 3"));
+        String message = refused(config(1, 2).withMaxFrameBytes(1 << 20)).getMessage();
+        assertTrue(message.contains("frame limit 1048576 is not " + RendezvousConfig.DEFAULT_MAX_FRAME_BYTES
+                + " (MOE_MAX_FRAME_BYTES must agree)"), message);
         checkWorks(List.of(zero, joinAsync(config(1, 2))));
+    }
+
+    /** Sends hello to rank 0's store and checks that rank 0 refuses it with code and reason, and logs it. */
+    private void storeRefuses(RawHandshake.Hello hello, int code, String reason) throws Exception {
+        RawHandshake.Reply reply;
+        try (SocketChannel ch = SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+            reply = RawHandshake.sayHello(ch, hello);
+        }
+        assertEquals(new RawHandshake.Reply(code, -1, reason), reply, "rank 0's answer to " + hello);
+        assertTrue(log.await(reason, JOIN), log.messages().toString());
+        assertTrue(log.messages().stream().anyMatch(m -> m.startsWith("WARNING rank 0 refused a connection from ")
+                && m.endsWith(": " + reason)), log.messages().toString());
+    }
+
+    @Test
+    void anotherProtocolVersionIsRefused() throws Exception {
+        Future<ProcessGroup> zero = joinAsync(config(0, 2));
+        int other = Handshake.VERSION + 1;
+        storeRefuses(RawHandshake.Hello.of(2).withVersion(other), Handshake.REFUSED_VERSION,
+                "protocol version " + other + " is not " + Handshake.VERSION);
+        checkWorks(List.of(zero, joinAsync(config(1, 2))));
+    }
+
+    @Test
+    void ranksThatAreNotPeersOfTheAcceptorAreRefused() throws Exception {
+        Future<ProcessGroup> zero = joinAsync(config(0, 2));
+        for (int rank : new int[] {0, 2, -1}) {
+            storeRefuses(RawHandshake.Hello.of(2).withRank(rank), Handshake.REFUSED_RANK,
+                    "rank " + rank + " is not a peer of rank 0 in a world of 2");
+        }
+        checkWorks(List.of(zero, joinAsync(config(1, 2))));
+    }
+
+    /**
+     * Rank 1 joins while the store port is held by a server that answers like
+     * {@link RawHandshake#welcome}; returns rank 1's error.
+     */
+    private RendezvousException connectorRefuses(int magic, int version, int rank, byte[] secret) throws Exception {
+        Future<Void> impostor = pool.submit(() -> {
+            try (SocketChannel ch = server.accept()) {
+                RawHandshake.welcome(ch, magic, version, rank, secret);
+            }
+            return null;
+        });
+        RendezvousException e = refused(config(1, 2));
+        impostor.get(15, TimeUnit.SECONDS);
+        return e;
+    }
+
+    @Test
+    void acceptorWithTheWrongSecretIsRefusedByTheConnector() throws Exception {
+        String message = connectorRefuses(Handshake.MAGIC, Handshake.VERSION, 0,
+                "wrong".getBytes(StandardCharsets.UTF_8)).getMessage();
+        assertTrue(message.contains("did not prove it knows the job secret"), message);
+    }
+
+    @Test
+    void acceptorAnsweringAsAnotherRankIsRefusedByTheConnector() throws Exception {
+        String message = connectorRefuses(Handshake.MAGIC, Handshake.VERSION, 1, LoopbackCluster.SECRET).getMessage();
+        assertTrue(message.contains("answered as rank 1"), message);
+    }
+
+    @Test
+    void acceptorOfAnotherVersionOrProtocolIsRefusedByTheConnector() throws Exception {
+        int other = Handshake.VERSION + 1;
+        String message = connectorRefuses(Handshake.MAGIC, other, 0, LoopbackCluster.SECRET).getMessage();
+        assertTrue(message.contains("speaks protocol version " + other + ", this process " + Handshake.VERSION),
+                message);
+        message = connectorRefuses(0x48545450, Handshake.VERSION, 0, LoopbackCluster.SECRET).getMessage();
+        assertTrue(message.contains("not a moe4j rank (first bytes 0x48545450)"), message);
     }
 
     @Test
