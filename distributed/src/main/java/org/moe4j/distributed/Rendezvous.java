@@ -211,8 +211,10 @@ final class Rendezvous {
         try {
             Handshake.connect(ch, config, host, port, peer);
         } catch (HandshakeRefusedException e) {
-            throw new RendezvousException("rank " + rank + ": rank " + peer + " at " + address + " refused this"
-                    + " process: " + e.getMessage(), List.of(), e);
+            throw new RendezvousException(e.byPeer()
+                    ? "rank " + rank + ": rank " + peer + " at " + address + " refused this process: " + e.getMessage()
+                    : "rank " + rank + ": refused the server at " + address + ", where rank " + peer + " should be: "
+                            + e.getMessage(), List.of(), e);
         } catch (IOException e) {
             if (isExpired()) {
                 throw timedOut("during the handshake with rank " + peer, e);

@@ -91,7 +91,8 @@ class HandshakeTest {
         RendezvousConfig impostor = RendezvousConfig.of("127.0.0.1", port, 1, 2, LoopbackCluster.JOB,
                 "wrong".getBytes(StandardCharsets.UTF_8));
         RendezvousException e = refused(impostor);
-        assertTrue(e.getMessage().contains("authentication failed"), e.getMessage());
+        assertTrue(e.getMessage().contains("rank 0 at /127.0.0.1:" + port + " refused this process: authentication"
+                + " failed"), e.getMessage());
         assertTrue(log.await("WARNING rank 0 refused a connection", JOIN), log.messages().toString());
         checkWorks(List.of(zero, joinAsync(config(1, 2))));
     }
@@ -143,41 +144,42 @@ class HandshakeTest {
 
     /**
      * Rank 1 joins while the store port is held by a server that answers like
-     * {@link RawHandshake#welcome}; returns rank 1's error.
+     * {@link RawHandshake#welcome}; checks that rank 1 refused that server and returns its reason.
      */
-    private RendezvousException connectorRefuses(int magic, int version, int rank, byte[] secret) throws Exception {
+    private String connectorRefuses(int magic, int version, int rank, byte[] secret) throws Exception {
         Future<Void> impostor = pool.submit(() -> {
             try (SocketChannel ch = server.accept()) {
                 RawHandshake.welcome(ch, magic, version, rank, secret);
             }
             return null;
         });
-        RendezvousException e = refused(config(1, 2));
+        String message = refused(config(1, 2)).getMessage();
         impostor.get(15, TimeUnit.SECONDS);
-        return e;
+        String prefix = "rank 1: refused the server at /127.0.0.1:" + port + ", where rank 0 should be: ";
+        assertTrue(message.startsWith(prefix), "expected '" + prefix + "...', got '" + message + "'");
+        return message.substring(prefix.length());
     }
 
     @Test
     void acceptorWithTheWrongSecretIsRefusedByTheConnector() throws Exception {
-        String message = connectorRefuses(Handshake.MAGIC, Handshake.VERSION, 0,
-                "wrong".getBytes(StandardCharsets.UTF_8)).getMessage();
-        assertTrue(message.contains("did not prove it knows the job secret"), message);
+        byte[] wrong = "wrong".getBytes(StandardCharsets.UTF_8);
+        assertEquals("it did not prove it knows the job secret (answering as rank 0)",
+                connectorRefuses(Handshake.MAGIC, Handshake.VERSION, 0, wrong));
     }
 
     @Test
     void acceptorAnsweringAsAnotherRankIsRefusedByTheConnector() throws Exception {
-        String message = connectorRefuses(Handshake.MAGIC, Handshake.VERSION, 1, LoopbackCluster.SECRET).getMessage();
-        assertTrue(message.contains("answered as rank 1"), message);
+        assertEquals("it answered as rank 1 of this job",
+                connectorRefuses(Handshake.MAGIC, Handshake.VERSION, 1, LoopbackCluster.SECRET));
     }
 
     @Test
     void acceptorOfAnotherVersionOrProtocolIsRefusedByTheConnector() throws Exception {
         int other = Handshake.VERSION + 1;
-        String message = connectorRefuses(Handshake.MAGIC, other, 0, LoopbackCluster.SECRET).getMessage();
-        assertTrue(message.contains("speaks protocol version " + other + ", this process " + Handshake.VERSION),
-                message);
-        message = connectorRefuses(0x48545450, Handshake.VERSION, 0, LoopbackCluster.SECRET).getMessage();
-        assertTrue(message.contains("not a moe4j rank (first bytes 0x48545450)"), message);
+        assertEquals("it speaks protocol version " + other + ", this process " + Handshake.VERSION,
+                connectorRefuses(Handshake.MAGIC, other, 0, LoopbackCluster.SECRET));
+        assertEquals("it is not a moe4j rank (first bytes 0x48545450)",
+                connectorRefuses(0x48545450, Handshake.VERSION, 0, LoopbackCluster.SECRET));
     }
 
     @Test
