@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
@@ -79,7 +78,7 @@ class PeerFailureTest {
             } finally {
                 othersDone.countDown();
             }
-        }, g -> await(othersDone));
+        }, g -> LoopbackCluster.await(othersDone, Duration.ofSeconds(20)));
         checkSurvivors(outcomes, "allReduceSum", 2500);
         assertTrue(outcomes.get(0).error().getMessage().contains("collective timeout of 1.5 s"));
         for (int r = 0; r < W - 1; r++) {
@@ -96,15 +95,7 @@ class PeerFailureTest {
             } finally {
                 othersDone.countDown();
             }
-        }, g -> await(othersDone));
+        }, g -> LoopbackCluster.await(othersDone, Duration.ofSeconds(20)));
         checkSurvivors(outcomes, "allToAll", 2500);
-    }
-
-    private static void await(CountDownLatch latch) {
-        try {
-            latch.await(20, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }
