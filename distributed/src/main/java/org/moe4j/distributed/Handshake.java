@@ -32,7 +32,7 @@ import javax.crypto.spec.SecretKeySpec;
  */
 final class Handshake {
     static final int MAGIC = 0x4D344A48;
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     private static final int NONCE_BYTES = 32;
     private static final int MAC_BYTES = 32;
     private static final int MAX_TEXT_BYTES = 255;

@@ -213,18 +213,4 @@ class HandshakeTest {
         assertTrue(log.await("WARNING rank 0 refused", JOIN));
         checkWorks(List.of(zero, one, joinAsync(config(2, 3))));
     }
-
-    @Test
-    void rendezvousTimeoutNamesTheMissingRank() throws Exception {
-        Duration shortJoin = Duration.ofMillis(1500);
-        Future<ProcessGroup> zero = pool.submit(() -> ProcessGroup.join(config(0, 3), shortJoin, server));
-        Future<ProcessGroup> one = pool.submit(() -> ProcessGroup.join(config(1, 3), shortJoin, null));
-        for (Future<ProcessGroup> f : List.of(zero, one)) {
-            Exception e = assertThrows(Exception.class, () -> f.get(10, TimeUnit.SECONDS));
-            RendezvousException r = assertInstanceOf(RendezvousException.class, e.getCause());
-            assertTrue(r.getMessage().contains("rank(s) [2] never joined"), r.getMessage());
-        }
-        Exception e = assertThrows(Exception.class, zero::get);
-        assertEquals(List.of(2), ((RendezvousException) e.getCause()).missingRanks());
-    }
 }

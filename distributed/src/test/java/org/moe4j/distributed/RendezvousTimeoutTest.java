@@ -1,0 +1,67 @@
+package org.moe4j.distributed;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.channels.ServerSocketChannel;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Ranks that never start, as when a launcher other than moe4j's own loses one: every rank that
+ * times out names the missing ranks, in its message and in {@link RendezvousException#missingRanks()},
+ * whether rank 0's report reaches it or its own deadline passes first.
+ */
+class RendezvousTimeoutTest {
+    private static final Duration TIMEOUT = Duration.ofSeconds(2);
+
+    /**
+     * Starts ranks of a world of worldSize at once, each with its rendezvous timeout, all expected
+     * to fail; checks that each names missing and returns their messages.
+     */
+    private static List<String> joinAndFail(int worldSize, int port, ServerSocketChannel store, List<Integer> ranks,
+            List<Duration> timeouts, List<Integer> missing) {
+        var outcomes = LoopbackCluster.runRanks(ranks.size(), i -> ProcessGroup.join(
+                LoopbackCluster.config(port, ranks.get(i), worldSize, Duration.ofSeconds(10)), timeouts.get(i),
+                ranks.get(i) == 0 ? store : null), TIMEOUT.multipliedBy(4));
+        for (int i = 0; i < ranks.size(); i++) {
+            int rank = ranks.get(i);
+            var o = outcomes.get(i);
+            RendezvousException e = assertInstanceOf(RendezvousException.class, o.error(),
+                    "rank " + rank + " should fail the rendezvous, got " + o);
+            assertEquals(missing, e.missingRanks(), "missing ranks reported by rank " + rank + ": " + e.getMessage());
+            assertTrue(e.getMessage().startsWith("rank " + rank + ": "), e.getMessage());
+            Duration own = timeouts.get(i);
+            assertTrue(o.millis() <= own.multipliedBy(3).toMillis(),
+                    "rank " + rank + " failed after " + o.millis() + " ms, its timeout " + own.toMillis() + " ms");
+        }
+        return outcomes.stream().map(o -> o.error().getMessage()).toList();
+    }
+
+    @Test
+    void everyRankThatTimesOutNamesTheRanksThatNeverStarted() throws Exception {
+        // ranks 2 and 4 of 5 never start; rank 3 started earlier than the others, so its deadline passes first
+        try (ServerSocketChannel store = LoopbackCluster.storeListener()) {
+            List<String> messages = joinAndFail(5, LoopbackCluster.port(store), store, List.of(0, 1, 3),
+                    List.of(TIMEOUT, TIMEOUT, TIMEOUT.dividedBy(2)), List.of(2, 4));
+            for (String m : messages) {
+                assertTrue(m.contains("rank(s) [2, 4] never joined"), m);
+            }
+            assertTrue(messages.get(1).contains("rank 0: rendezvous timed out after 2.0 s"),
+                    "rank 1 should pass on rank 0's report: " + messages.get(1));
+            assertTrue(messages.get(2).contains("timed out after 1.0 s: rank(s) [2, 4] never joined, as last reported"
+                    + " by rank 0"), "rank 3 should time out on its own: " + messages.get(2));
+        }
+    }
+
+    @Test
+    void everyRankNamesRankZeroWhenTheStoreNeverStarts() {
+        int port = LocalLaunch.freePort("127.0.0.1");
+        Duration timeout = TIMEOUT.dividedBy(4);
+        for (String m : joinAndFail(3, port, null, List.of(1, 2), List.of(timeout, timeout), List.of(0))) {
+            assertTrue(m.contains("could not reach rank 0 (the rendezvous store) at /127.0.0.1:" + port), m);
+        }
+    }
+}
