@@ -112,16 +112,7 @@ final class Rendezvous {
         if (!missing.isEmpty() || !finish()) {
             String message = "rank 0: rendezvous timed out after " + seconds(timeout) + ": rank(s) " + missing
                     + " never joined the store at " + server.socket().getLocalSocketAddress() + refusalSummary();
-            ByteBuffer failure = failureMessage(missing, message);
-            for (SocketChannel ch : acceptor.channels) {
-                if (ch != null) {
-                    try {
-                        writeFully(ch, failure.duplicate());
-                    } catch (IOException ignored) {
-                        // the rank fails on its own deadline
-                    }
-                }
-            }
+            sendToEach(acceptor.channels, failureMessage(missing, message));
             throw new RendezvousException(message, missing, null);
         }
         ByteBuffer table = ByteBuffer.allocate(8 + worldSize * (6 + 255));
@@ -437,16 +428,7 @@ final class Rendezvous {
             } else if (rank == 0) {
                 List<Integer> missing = missing();
                 ByteBuffer report = ByteBuffer.allocate(8 + 4 * missing.size()).putInt(STATUS_WAITING);
-                putRanks(report, missing).flip();
-                for (SocketChannel joinedRank : channels) {
-                    if (joinedRank != null) {
-                        try {
-                            writeFully(joinedRank, report.duplicate());
-                        } catch (IOException ignored) {
-                            // that rank learns the outcome from its own deadline
-                        }
-                    }
-                }
+                sendToEach(channels, putRanks(report, missing).flip());
             }
             return true;
         }
@@ -526,6 +508,19 @@ final class Rendezvous {
         int length = Math.min(text.length, 4096);
         ByteBuffer b = ByteBuffer.allocate(12 + 4 * missing.size() + length).putInt(STATUS_FAILED);
         return putRanks(b, missing).putInt(length).put(text, 0, length).flip();
+    }
+
+    /** Writes message on every channel that is not null; a rank that cannot take it fails on its own deadline. */
+    private static void sendToEach(SocketChannel[] channels, ByteBuffer message) {
+        for (SocketChannel ch : channels) {
+            if (ch != null) {
+                try {
+                    writeFully(ch, message.duplicate());
+                } catch (IOException ignored) {
+                    // that rank learns the outcome from its own deadline
+                }
+            }
+        }
     }
 
     private static ByteBuffer putRanks(ByteBuffer b, List<Integer> ranks) {
