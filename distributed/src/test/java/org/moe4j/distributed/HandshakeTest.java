@@ -23,7 +23,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Strangers, wrong secrets, wrong jobs and duplicate ranks are refused; the right peers still join. */
+/**
+ * Every refusal of the handshake, on both sides. The acceptor refuses strangers, another secret, job,
+ * world size, protocol version or frame limit, ranks that are not its peers and duplicate ranks,
+ * and the right peers still join; the connector refuses an acceptor that does not prove the secret,
+ * answers as another rank, or speaks another protocol.
+ */
 class HandshakeTest {
     private static final Duration JOIN = Duration.ofSeconds(10);
     private final ExecutorService pool = Executors.newCachedThreadPool();
