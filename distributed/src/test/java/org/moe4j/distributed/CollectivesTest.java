@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class CollectivesTest {
     private static final Duration LIMIT = Duration.ofSeconds(20);
     /** How long the last rank waits for a rank to come out of a barrier it has not entered yet. */
-    private static final Duration EARLY_EXIT = Duration.ofMillis(100);
+    private static final Duration EARLY_EXIT = Duration.ofMillis(50);
     private static final LoopbackCluster[] CLUSTERS = new LoopbackCluster[5];
 
     @BeforeAll
