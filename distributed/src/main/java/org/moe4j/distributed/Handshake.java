@@ -32,7 +32,7 @@ import javax.crypto.spec.SecretKeySpec;
  */
 final class Handshake {
     static final int MAGIC = 0x4D344A48;
-    static final int VERSION = 1;
+    static final int VERSION = 2;
     private static final int NONCE_BYTES = 32;
     private static final int MAC_BYTES = 32;
     private static final int MAX_TEXT_BYTES = 255;
@@ -146,7 +146,8 @@ final class Handshake {
      * The connector's side: answers the challenge and checks that the acceptor is expectedRank of
      * the same job.
      *
-     * @throws HandshakeRefusedException when the acceptor refused, or failed to prove it knows the secret
+     * @throws HandshakeRefusedException when the acceptor refused ({@code byPeer}), or this side refused it:
+     *                                   another protocol, or it is not expectedRank of this job
      */
     static void connect(SocketChannel channel, RendezvousConfig config, String host, int port, int expectedRank)
             throws IOException, HandshakeRefusedException {
@@ -154,13 +155,12 @@ final class Handshake {
         ByteBuffer challenge = h.read(8 + NONCE_BYTES, null);
         int magic = challenge.getInt();
         if (magic != MAGIC) {
-            throw new HandshakeRefusedException(String.format("the server is not a moe4j rank (first bytes 0x%08x)",
-                    magic));
+            throw new HandshakeRefusedException(String.format("it is not a moe4j rank (first bytes 0x%08x)", magic));
         }
         int version = challenge.getInt();
         if (version != VERSION) {
-            throw new HandshakeRefusedException("rank " + expectedRank + " speaks protocol version " + version
-                    + ", this process " + VERSION);
+            throw new HandshakeRefusedException("it speaks protocol version " + version + ", this process "
+                    + VERSION);
         }
         challenge.get(h.acceptorNonce);
         h.connectorNonce = new byte[NONCE_BYTES];
@@ -178,7 +178,7 @@ final class Handshake {
 
         int status = h.read(4, null).getInt();
         if (status != 0) {
-            throw new HandshakeRefusedException(h.readText(null));
+            throw new HandshakeRefusedException(h.readText(null), true);
         }
         ByteBuffer welcome = h.read(4 + MAC_BYTES, null);
         int rank = welcome.getInt();
@@ -186,9 +186,12 @@ final class Handshake {
         welcome.get(mac);
         byte[] expected = h.hmac("moe4j-welcome", h.connectorNonce,
                 concat(h.acceptorNonce, ByteBuffer.allocate(4).putInt(rank).array()));
-        if (rank != expectedRank || !MessageDigest.isEqual(expected, mac)) {
-            throw new HandshakeRefusedException("the peer that answered as rank " + rank + " (expected rank "
-                    + expectedRank + ") did not prove it knows the job secret");
+        if (!MessageDigest.isEqual(expected, mac)) {
+            throw new HandshakeRefusedException("it did not prove it knows the job secret (answering as rank " + rank
+                    + ")");
+        }
+        if (rank != expectedRank) {
+            throw new HandshakeRefusedException("it answered as rank " + rank + " of this job");
         }
     }
 

@@ -4,7 +4,20 @@ package org.moe4j.distributed;
 final class HandshakeRefusedException extends Exception {
     private static final long serialVersionUID = 1L;
 
-    HandshakeRefusedException(String message) {
-        super(message);
+    private final boolean byPeer;
+
+    /** This side refuses the peer, for the reason given. */
+    HandshakeRefusedException(String reason) {
+        this(reason, false);
+    }
+
+    HandshakeRefusedException(String reason, boolean byPeer) {
+        super(reason);
+        this.byPeer = byPeer;
+    }
+
+    /** Whether the other side refused this process (else this side refused the other). */
+    boolean byPeer() {
+        return byPeer;
     }
 }

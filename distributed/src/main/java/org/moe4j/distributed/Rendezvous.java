@@ -27,19 +27,29 @@ import java.util.concurrent.TimeUnit;
  * <li>Rank 0 listens on the rendezvous port (the store). Every other rank connects to it,
  *     binds a listener of its own on the local address of that connection, and registers that
  *     address in its HELLO. The connection to rank 0 stays: it is the data link between the two.</li>
- * <li>When all W - 1 ranks have registered, rank 0 sends everyone the table of addresses.</li>
+ * <li>Each time a rank registers, rank 0 tells every rank registered so far which ranks it still
+ *     waits for; when all W - 1 have registered, it sends everyone the table of addresses.</li>
  * <li>Rank i connects to every rank j with 0 &lt; j &lt; i and accepts every rank j &gt; i.</li>
  * </ol>
  *
  * A connection that fails the handshake (stranger, wrong secret, job, version, or a rank already
  * joined) is refused and logged, and the rank keeps waiting for the right peer until the deadline,
- * when it fails naming the ranks that are missing.
+ * when it fails naming the ranks that are missing: every rank that times out names them, rank 0
+ * from its store and the others from rank 0's last report.
+ *
+ * <p>What rank 0 sends a registered rank on their link (big-endian):
+ * <pre>
+ * WAITING  int 2, int n, n ints: the ranks not registered yet            (any number of times)
+ * FAILED   int 1, int n, n ints: the ranks missing, int length, message  (then rank 0 gives up)
+ * TABLE    int 0, int W, W times: int port, short n + host (UTF-8)       (everyone registered)
+ * </pre>
  */
 final class Rendezvous {
     private static final System.Logger LOG = System.getLogger("org.moe4j.distributed");
     private static final long HANDSHAKE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final int STATUS_OK = 0;
     private static final int STATUS_FAILED = 1;
+    private static final int STATUS_WAITING = 2;
 
     private final RendezvousConfig config;
     private final int rank;
@@ -98,20 +108,11 @@ final class Rendezvous {
         open.add(server);
         Acceptor acceptor = new Acceptor(server, 1);
         acceptor.run();
-        if (!acceptor.complete() || !finish()) {
-            List<Integer> missing = acceptor.missing();
+        List<Integer> missing = acceptor.seal();
+        if (!missing.isEmpty() || !finish()) {
             String message = "rank 0: rendezvous timed out after " + seconds(timeout) + ": rank(s) " + missing
                     + " never joined the store at " + server.socket().getLocalSocketAddress() + refusalSummary();
-            ByteBuffer failure = failureMessage(message);
-            for (SocketChannel ch : acceptor.channels) {
-                if (ch != null) {
-                    try {
-                        writeFully(ch, failure.duplicate());
-                    } catch (IOException ignored) {
-                        // the rank fails on its own deadline
-                    }
-                }
-            }
+            sendToEach(acceptor.channels, failureMessage(missing, message));
             throw new RendezvousException(message, missing, null);
         }
         ByteBuffer table = ByteBuffer.allocate(8 + worldSize * (6 + 255));
@@ -159,7 +160,7 @@ final class Rendezvous {
             throw new RendezvousException("rank " + rank + ": the master address '" + config.masterAddr()
                     + "' does not resolve", List.of(), null);
         }
-        SocketChannel toZero = connect(master, "rank 0 (the rendezvous store)");
+        SocketChannel toZero = connect(master, 0, " (the rendezvous store)");
         InetAddress local = ((InetSocketAddress) toZero.getLocalAddress()).getAddress();
         ServerSocketChannel listener = ServerSocketChannel.open();
         open.add(listener);
@@ -178,7 +179,7 @@ final class Rendezvous {
             listener.close();
         }
         for (int p = 1; p < rank; p++) {
-            SocketChannel ch = connect(table[p], "rank " + p);
+            SocketChannel ch = connect(table[p], p, "");
             handshake(ch, local.getHostAddress(), port, p, table[p]);
             channels[p] = ch;
         }
@@ -211,29 +212,37 @@ final class Rendezvous {
         try {
             Handshake.connect(ch, config, host, port, peer);
         } catch (HandshakeRefusedException e) {
-            throw new RendezvousException("rank " + rank + ": rank " + peer + " at " + address + " refused this"
-                    + " process: " + e.getMessage(), List.of(), e);
+            throw new RendezvousException(e.byPeer()
+                    ? "rank " + rank + ": rank " + peer + " at " + address + " refused this process: " + e.getMessage()
+                    : "rank " + rank + ": refused the server at " + address + ", where rank " + peer + " should be: "
+                            + e.getMessage(), List.of(), e);
         } catch (IOException e) {
             if (isExpired()) {
-                throw timedOut("during the handshake with rank " + peer, e);
+                throw timedOut("during the handshake with rank " + peer, List.of(peer), e);
             }
             throw e;
         }
     }
 
+    /** Reads rank 0's reports until the table comes, or rank 0's failure, or the deadline. */
     private InetSocketAddress[] readTable(SocketChannel ch) throws IOException {
+        List<Integer> waitingFor = null;
         try {
-            ByteBuffer head = readFully(ch, 8);
-            int status = head.getInt();
+            int status;
+            while ((status = readFully(ch, 4).getInt()) == STATUS_WAITING) {
+                waitingFor = readRanks(ch);
+                LOG.log(System.Logger.Level.DEBUG, "rank {0}: rank 0 waits for rank(s) {1}", rank, waitingFor);
+            }
             if (status == STATUS_FAILED) {
-                int length = head.getInt();
+                List<Integer> missing = readRanks(ch);
+                int length = readFully(ch, 4).getInt();
                 if (length < 0 || length > 4096) {
                     throw new IOException("malformed failure message from rank 0");
                 }
                 String text = StandardCharsets.UTF_8.decode(readFully(ch, length)).toString();
-                throw new RendezvousException("rank " + rank + ": " + text, List.of(), null);
+                throw new RendezvousException("rank " + rank + ": " + text, missing, null);
             }
-            if (status != STATUS_OK || head.getInt() != worldSize) {
+            if (status != STATUS_OK || readFully(ch, 4).getInt() != worldSize) {
                 throw new IOException("malformed peer table from rank 0");
             }
             InetSocketAddress[] table = new InetSocketAddress[worldSize];
@@ -250,19 +259,41 @@ final class Rendezvous {
             return table;
         } catch (IOException e) {
             if (isExpired()) {
-                throw timedOut("waiting for the peer table from rank 0 (some rank has not joined)", e);
+                throw waitingFor == null
+                        ? timedOut("waiting for the peer table from rank 0 (some rank has not joined)", List.of(), e)
+                        : timedOut("rank(s) " + waitingFor + " never joined, as last reported by rank 0", waitingFor,
+                                e);
             }
             throw e;
         }
     }
 
-    private SocketChannel connect(InetSocketAddress address, String who) throws IOException {
+    /** Reads int n, then n ranks, each checked to be in [1, W). */
+    private List<Integer> readRanks(SocketChannel ch) throws IOException {
+        int n = readFully(ch, 4).getInt();
+        if (n < 0 || n >= worldSize) {
+            throw new IOException("malformed report from rank 0: " + n + " missing ranks in a world of " + worldSize);
+        }
+        ByteBuffer b = readFully(ch, 4 * n);
+        List<Integer> ranks = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int p = b.getInt();
+            if (p < 1 || p >= worldSize) {
+                throw new IOException("malformed report from rank 0: rank " + p + " in a world of " + worldSize);
+            }
+            ranks.add(p);
+        }
+        return ranks;
+    }
+
+    /** Connects to peer at address, retrying until the deadline; who adds to the peer's name in errors. */
+    private SocketChannel connect(InetSocketAddress address, int peer, String who) throws IOException {
         long backoffMillis = 20;
         IOException last = null;
         while (true) {
             long remaining = deadline - System.nanoTime();
             if (remaining <= 0 || isExpired()) {
-                throw timedOut("could not reach " + who + " at " + address, last);
+                throw timedOut("could not reach rank " + peer + who + " at " + address, List.of(peer), last);
             }
             SocketChannel ch = SocketChannel.open();
             open.add(ch);
@@ -297,6 +328,7 @@ final class Rendezvous {
         final boolean[] claimed = new boolean[worldSize];
         final CountDownLatch completed = new CountDownLatch(1);
         int joined;
+        boolean sealed;
 
         Acceptor(ServerSocketChannel server, int lowest) {
             this.server = server;
@@ -344,7 +376,9 @@ final class Rendezvous {
                 if (!guard.cancel(false)) {
                     throw new IOException("handshake timed out");
                 }
-                register(hello, ch);
+                if (!register(hello, ch)) {
+                    throw new IOException("rank " + hello.rank() + " came after the rendezvous ended");
+                }
                 LOG.log(System.Logger.Level.DEBUG, "rank {0}: rank {1} joined from {2}", rank, hello.rank(), from);
             } catch (HandshakeRefusedException | IOException e) {
                 guard.cancel(false);
@@ -378,13 +412,31 @@ final class Rendezvous {
             }
         }
 
-        synchronized void register(Handshake.Hello hello, SocketChannel ch) {
+        /**
+         * Adds the peer unless {@link #seal} came first; at rank 0, unless that completes the group,
+         * tells every rank registered so far which ranks it still waits for.
+         */
+        synchronized boolean register(Handshake.Hello hello, SocketChannel ch) {
+            if (sealed) {
+                return false;
+            }
             channels[hello.rank()] = ch;
             hellos[hello.rank()] = hello;
             if (++joined == worldSize - lowest) {
                 completed.countDown();
                 close(server);
+            } else if (rank == 0) {
+                List<Integer> missing = missing();
+                ByteBuffer report = ByteBuffer.allocate(8 + 4 * missing.size()).putInt(STATUS_WAITING);
+                sendToEach(channels, putRanks(report, missing).flip());
             }
+            return true;
+        }
+
+        /** Takes no more ranks (so nothing else writes on the links); returns those missing. */
+        synchronized List<Integer> seal() {
+            sealed = true;
+            return missing();
         }
 
         boolean complete() {
@@ -439,9 +491,9 @@ final class Rendezvous {
         }
     }
 
-    private RendezvousException timedOut(String what, Exception cause) {
+    private RendezvousException timedOut(String what, List<Integer> missing, Exception cause) {
         return new RendezvousException("rank " + rank + ": rendezvous timed out after " + seconds(timeout) + ": "
-                + what + (cause != null ? " (" + cause + ")" : "") + refusalSummary(), List.of(), cause);
+                + what + (cause != null ? " (" + cause + ")" : "") + refusalSummary(), missing, cause);
     }
 
     private String refusalSummary() {
@@ -451,10 +503,30 @@ final class Rendezvous {
         }
     }
 
-    private static ByteBuffer failureMessage(String message) {
+    private static ByteBuffer failureMessage(List<Integer> missing, String message) {
         byte[] text = message.getBytes(StandardCharsets.UTF_8);
         int length = Math.min(text.length, 4096);
-        return ByteBuffer.allocate(8 + length).putInt(STATUS_FAILED).putInt(length).put(text, 0, length).flip();
+        ByteBuffer b = ByteBuffer.allocate(12 + 4 * missing.size() + length).putInt(STATUS_FAILED);
+        return putRanks(b, missing).putInt(length).put(text, 0, length).flip();
+    }
+
+    /** Writes message on every channel that is not null; a rank that cannot take it fails on its own deadline. */
+    private static void sendToEach(SocketChannel[] channels, ByteBuffer message) {
+        for (SocketChannel ch : channels) {
+            if (ch != null) {
+                try {
+                    writeFully(ch, message.duplicate());
+                } catch (IOException ignored) {
+                    // that rank learns the outcome from its own deadline
+                }
+            }
+        }
+    }
+
+    private static ByteBuffer putRanks(ByteBuffer b, List<Integer> ranks) {
+        b.putInt(ranks.size());
+        ranks.forEach(b::putInt);
+        return b;
     }
 
     static String seconds(Duration d) {

@@ -8,6 +8,8 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -16,6 +18,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Every collective on 1 to 4 ranks in this JVM, with uneven and zero counts. */
 class CollectivesTest {
     private static final Duration LIMIT = Duration.ofSeconds(20);
+    /** How long the last rank waits for a rank to come out of a barrier it has not entered yet. */
+    private static final Duration EARLY_EXIT = Duration.ofMillis(50);
     private static final LoopbackCluster[] CLUSTERS = new LoopbackCluster[5];
 
     @BeforeAll
@@ -200,6 +204,41 @@ class CollectivesTest {
                 for (int r = 0; r < w; r++) {
                     assertArrayEquals(randomData(root, n, 7), outcomes.get(r).get(), "rank " + r + " root " + root);
                 }
+            }
+        }
+    }
+
+    /**
+     * Each rank in turn enters the barrier last: only once the others are in it, and after giving a
+     * barrier that lets them out early the time to do so. Every rank must leave it having seen all
+     * W ranks enter.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3, 4})
+    void barrierHoldsEveryRankUntilTheLastHasEntered(int w) {
+        for (int late = 0; late < w; late++) {
+            int lateRank = late;
+            AtomicInteger entered = new AtomicInteger();
+            CountDownLatch othersEntering = new CountDownLatch(w - 1);
+            CountDownLatch someoneLeft = new CountDownLatch(1);
+            var outcomes = CLUSTERS[w].run(g -> {
+                if (g.rank() == lateRank) {
+                    LoopbackCluster.await(othersEntering, LIMIT);
+                    // with a working barrier nobody leaves: this waits the whole EARLY_EXIT
+                    LoopbackCluster.await(someoneLeft, EARLY_EXIT);
+                    entered.incrementAndGet();
+                } else {
+                    entered.incrementAndGet();
+                    othersEntering.countDown();
+                }
+                g.barrier();
+                int seen = entered.get();
+                someoneLeft.countDown();
+                return seen;
+            }, LIMIT);
+            for (int r = 0; r < w; r++) {
+                assertEquals(w, outcomes.get(r).get(), "ranks that had entered the barrier when rank " + r
+                        + " left it, with rank " + late + " entering last");
             }
         }
     }

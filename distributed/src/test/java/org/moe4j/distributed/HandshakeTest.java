@@ -23,7 +23,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Strangers, wrong secrets, wrong jobs and duplicate ranks are refused; the right peers still join. */
+/**
+ * Every refusal of the handshake, on both sides. The acceptor refuses strangers, another secret, job,
+ * world size, protocol version or frame limit, ranks that are not its peers and duplicate ranks,
+ * and the right peers still join; the connector refuses an acceptor that does not prove the secret,
+ * answers as another rank, or speaks another protocol.
+ */
 class HandshakeTest {
     private static final Duration JOIN = Duration.ofSeconds(10);
     private final ExecutorService pool = Executors.newCachedThreadPool();
@@ -91,20 +96,95 @@ class HandshakeTest {
         RendezvousConfig impostor = RendezvousConfig.of("127.0.0.1", port, 1, 2, LoopbackCluster.JOB,
                 "wrong".getBytes(StandardCharsets.UTF_8));
         RendezvousException e = refused(impostor);
-        assertTrue(e.getMessage().contains("authentication failed"), e.getMessage());
+        assertTrue(e.getMessage().contains("rank 0 at /127.0.0.1:" + port + " refused this process: authentication"
+                + " failed"), e.getMessage());
         assertTrue(log.await("WARNING rank 0 refused a connection", JOIN), log.messages().toString());
         checkWorks(List.of(zero, joinAsync(config(1, 2))));
     }
 
     @Test
-    void wrongJobAndWorldSizeAreRefused() throws Exception {
+    void wrongJobWorldSizeAndFrameLimitAreRefused() throws Exception {
         Future<ProcessGroup> zero = joinAsync(config(0, 2));
         RendezvousConfig otherJob = RendezvousConfig.of("127.0.0.1", port, 1, 2, "other-job", LoopbackCluster.SECRET);
         assertTrue(refused(otherJob).getMessage().contains("job id 'other-job'"));
         RendezvousConfig otherSize = RendezvousConfig.of("127.0.0.1", port, 1, 3, LoopbackCluster.JOB,
                 LoopbackCluster.SECRET);
         assertTrue(refused(otherSize).getMessage().contains("world size 3"));
+        String message = refused(config(1, 2).withMaxFrameBytes(1 << 20)).getMessage();
+        assertTrue(message.contains("frame limit 1048576 is not " + RendezvousConfig.DEFAULT_MAX_FRAME_BYTES
+                + " (MOE_MAX_FRAME_BYTES must agree)"), message);
         checkWorks(List.of(zero, joinAsync(config(1, 2))));
+    }
+
+    /** Sends hello to rank 0's store and checks that rank 0 refuses it with code and reason, and logs it. */
+    private void storeRefuses(RawHandshake.Hello hello, int code, String reason) throws Exception {
+        RawHandshake.Reply reply;
+        try (SocketChannel ch = SocketChannel.open(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))) {
+            reply = RawHandshake.sayHello(ch, hello);
+        }
+        assertEquals(new RawHandshake.Reply(code, -1, reason), reply, "rank 0's answer to " + hello);
+        assertTrue(log.await(reason, JOIN), log.messages().toString());
+        assertTrue(log.messages().stream().anyMatch(m -> m.startsWith("WARNING rank 0 refused a connection from ")
+                && m.endsWith(": " + reason)), log.messages().toString());
+    }
+
+    @Test
+    void anotherProtocolVersionIsRefused() throws Exception {
+        Future<ProcessGroup> zero = joinAsync(config(0, 2));
+        int other = Handshake.VERSION + 1;
+        storeRefuses(RawHandshake.Hello.of(2).withVersion(other), Handshake.REFUSED_VERSION,
+                "protocol version " + other + " is not " + Handshake.VERSION);
+        checkWorks(List.of(zero, joinAsync(config(1, 2))));
+    }
+
+    @Test
+    void ranksThatAreNotPeersOfTheAcceptorAreRefused() throws Exception {
+        Future<ProcessGroup> zero = joinAsync(config(0, 2));
+        for (int rank : new int[] {0, 2, -1}) {
+            storeRefuses(RawHandshake.Hello.of(2).withRank(rank), Handshake.REFUSED_RANK,
+                    "rank " + rank + " is not a peer of rank 0 in a world of 2");
+        }
+        checkWorks(List.of(zero, joinAsync(config(1, 2))));
+    }
+
+    /**
+     * Rank 1 joins while the store port is held by a server that answers like
+     * {@link RawHandshake#welcome}; checks that rank 1 refused that server and returns its reason.
+     */
+    private String connectorRefuses(int magic, int version, int rank, byte[] secret) throws Exception {
+        Future<Void> impostor = pool.submit(() -> {
+            try (SocketChannel ch = server.accept()) {
+                RawHandshake.welcome(ch, magic, version, rank, secret);
+            }
+            return null;
+        });
+        String message = refused(config(1, 2)).getMessage();
+        impostor.get(15, TimeUnit.SECONDS);
+        String prefix = "rank 1: refused the server at /127.0.0.1:" + port + ", where rank 0 should be: ";
+        assertTrue(message.startsWith(prefix), "expected '" + prefix + "...', got '" + message + "'");
+        return message.substring(prefix.length());
+    }
+
+    @Test
+    void acceptorWithTheWrongSecretIsRefusedByTheConnector() throws Exception {
+        byte[] wrong = "wrong".getBytes(StandardCharsets.UTF_8);
+        assertEquals("it did not prove it knows the job secret (answering as rank 0)",
+                connectorRefuses(Handshake.MAGIC, Handshake.VERSION, 0, wrong));
+    }
+
+    @Test
+    void acceptorAnsweringAsAnotherRankIsRefusedByTheConnector() throws Exception {
+        assertEquals("it answered as rank 1 of this job",
+                connectorRefuses(Handshake.MAGIC, Handshake.VERSION, 1, LoopbackCluster.SECRET));
+    }
+
+    @Test
+    void acceptorOfAnotherVersionOrProtocolIsRefusedByTheConnector() throws Exception {
+        int other = Handshake.VERSION + 1;
+        assertEquals("it speaks protocol version " + other + ", this process " + Handshake.VERSION,
+                connectorRefuses(Handshake.MAGIC, other, 0, LoopbackCluster.SECRET));
+        assertEquals("it is not a moe4j rank (first bytes 0x48545450)",
+                connectorRefuses(0x48545450, Handshake.VERSION, 0, LoopbackCluster.SECRET));
     }
 
     @Test
@@ -137,19 +217,5 @@ class HandshakeTest {
         assertTrue(e.getMessage().contains("rank 1 has already joined"), e.getMessage());
         assertTrue(log.await("WARNING rank 0 refused", JOIN));
         checkWorks(List.of(zero, one, joinAsync(config(2, 3))));
-    }
-
-    @Test
-    void rendezvousTimeoutNamesTheMissingRank() throws Exception {
-        Duration shortJoin = Duration.ofMillis(1500);
-        Future<ProcessGroup> zero = pool.submit(() -> ProcessGroup.join(config(0, 3), shortJoin, server));
-        Future<ProcessGroup> one = pool.submit(() -> ProcessGroup.join(config(1, 3), shortJoin, null));
-        for (Future<ProcessGroup> f : List.of(zero, one)) {
-            Exception e = assertThrows(Exception.class, () -> f.get(10, TimeUnit.SECONDS));
-            RendezvousException r = assertInstanceOf(RendezvousException.class, e.getCause());
-            assertTrue(r.getMessage().contains("rank(s) [2] never joined"), r.getMessage());
-        }
-        Exception e = assertThrows(Exception.class, zero::get);
-        assertEquals(List.of(2), ((RendezvousException) e.getCause()).missingRanks());
     }
 }

@@ -36,12 +36,17 @@ class LocalLaunchTest {
         try (LoopbackCluster cluster = LoopbackCluster.start(3, Duration.ofSeconds(10))) {
             cluster.run(g -> g.allGather(g.rank()), Duration.ofSeconds(10)).forEach(LoopbackCluster.Outcome::get);
         }
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
+        // close() joins its threads; the limit only bounds a failing run
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         Set<String> alive;
-        do {
+        while (true) {
             alive = Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
                     .filter(name -> name.startsWith("moe4j-")).collect(java.util.stream.Collectors.toSet());
-        } while (!alive.isEmpty() && System.nanoTime() < deadline);
+            if (alive.isEmpty() || System.nanoTime() >= deadline) {
+                break;
+            }
+            TimeUnit.MILLISECONDS.sleep(20);
+        }
         assertTrue(alive.isEmpty(), "threads left after close: " + alive);
     }
 }

@@ -27,22 +27,28 @@ final class LogCapture extends Handler implements AutoCloseable {
     @Override
     public void publish(LogRecord record) {
         messages.add(record.getLevel() + " " + FORMAT.formatMessage(record));
+        synchronized (messages) {
+            messages.notifyAll();
+        }
     }
 
     List<String> messages() {
         return List.copyOf(messages);
     }
 
-    /** Waits until a message containing text has been logged. */
+    /** Waits until a message containing text has been logged; false if none came within limit. */
     boolean await(String text, Duration limit) throws InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
-        while (System.nanoTime() < deadline) {
-            if (messages.stream().anyMatch(m -> m.contains(text))) {
-                return true;
+        synchronized (messages) {
+            while (messages.stream().noneMatch(m -> m.contains(text))) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(messages, left);
             }
-            TimeUnit.MILLISECONDS.sleep(5);
+            return true;
         }
-        return false;
     }
 
     @Override

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -102,6 +103,16 @@ final class LoopbackCluster implements AutoCloseable {
             throw new AssertionError(e);
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    /** Waits for latch; false if it did not reach zero within limit (or the wait was interrupted). */
+    static boolean await(CountDownLatch latch, Duration limit) {
+        try {
+            return latch.await(limit.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
     }
 
