@@ -3,7 +3,6 @@ package org.moe4j.distributed;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.moe4j.testing.Requirement;
 
 /**
  * Two "hosts" on one machine: each rank runs in its own network namespace, the two joined by a veth
@@ -49,14 +49,15 @@ class NetworkNamespaceTest {
     @Test
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void collectivesAcrossNamespacesThenACutLinkFailsBothRanksNamingTheOther() throws Exception {
-        assumeTrue("root".equals(System.getProperty("user.name")),
-                "skipped: network namespaces need root (running as " + System.getProperty("user.name") + ")");
-        assumeTrue(run("ip", "netns", "list").status == 0, "skipped: 'ip netns' (iproute2) is not available");
-        assumeTrue(run("nft", "--version").status == 0, "skipped: 'nft' (nftables) is not installed");
+        Requirement.assume("netns", "root".equals(System.getProperty("user.name")),
+                "network namespaces need root (running as " + System.getProperty("user.name") + ")");
+        Requirement.assume("netns", run("ip", "netns", "list").status == 0, "'ip netns' (iproute2) is not available");
+        Requirement.assume("netns", run("nft", "--version").status == 0, "'nft' (nftables) is not installed");
         Result add = run("ip", "netns", "add", nsA);
-        assumeTrue(add.status == 0, "skipped: cannot create a network namespace: " + add.output);
+        Requirement.assume("netns", add.status == 0, "cannot create a network namespace: " + add.output);
         namespaces.add(nsA);
-        assumeTrue(run("ip", "netns", "add", nsB).status == 0, "skipped: cannot create a second network namespace");
+        Requirement.assume("netns", run("ip", "netns", "add", nsB).status == 0,
+                "cannot create a second network namespace");
         namespaces.add(nsB);
         String vethA = "moeA" + id;
         String vethB = "moeB" + id;
@@ -65,9 +66,9 @@ class NetworkNamespaceTest {
         String addrB = "10.200." + subnet + ".2";
         Result veth = run("ip", "link", "add", vethA, "netns", nsA, "type", "veth", "peer", "name", vethB,
                 "netns", nsB);
-        assumeTrue(veth.status == 0, "skipped: cannot create a veth pair: " + veth.output);
-        assumeTrue(run("ip", "netns", "exec", nsB, "nft", "list", "ruleset").status == 0,
-                "skipped: nft does not work inside a network namespace here");
+        Requirement.assume("netns", veth.status == 0, "cannot create a veth pair: " + veth.output);
+        Requirement.assume("netns", run("ip", "netns", "exec", nsB, "nft", "list", "ruleset").status == 0,
+                "nft does not work inside a network namespace here");
         check("ip", "-n", nsA, "addr", "add", addrA + "/24", "dev", vethA);
         check("ip", "-n", nsB, "addr", "add", addrB + "/24", "dev", vethB);
         for (String[] nsDev : new String[][] {{nsA, vethA}, {nsB, vethB}}) {
@@ -85,7 +86,7 @@ class NetworkNamespaceTest {
 
         // Cut the link: rank 1's namespace drops everything, both ways.
         Result table = run("ip", "netns", "exec", nsB, "nft", "add", "table", "inet", "moe4jcut");
-        assumeTrue(table.status == 0, "skipped: nft cannot add a table here (nf_tables missing?): " + table.output);
+        Requirement.assume("netns", table.status == 0, "nft cannot add a table here (nf_tables missing?): " + table.output);
         check("ip", "netns", "exec", nsB, "nft", "add", "chain", "inet", "moe4jcut", "in",
                 "{ type filter hook input priority 0 ; policy drop ; }");
         check("ip", "netns", "exec", nsB, "nft", "add", "chain", "inet", "moe4jcut", "out",

@@ -43,7 +43,7 @@ public final class MoeLayer implements FeedForward {
     private final ExpertRouter router;
     private final Tensor routerWeight;
     private final Expert experts;
-    private final SplitMix64 jitterNoise;
+    private final JitterNoise jitterNoise;
     private final ExpertParallel parallel;
     private RoutingStats lastStats;
     private DispatchPlan lastPlan;
@@ -80,7 +80,7 @@ public final class MoeLayer implements FeedForward {
         Expert all = Experts.create(config.expert(),
                 new ExpertShape(config.experts(), width, config.hidden(), std, residualStd), layer);
         this.experts = this.parallel == null ? all : shard(all, config, width, std, residualStd, layer, this.parallel);
-        this.jitterNoise = layer.random().split();
+        this.jitterNoise = new JitterNoise(layer.random().split(), config.jitter(), width);
     }
 
     /** This rank's experts: a copy of rows {@code [first, first + E/W)} of every expert parameter. */
@@ -131,7 +131,8 @@ public final class MoeLayer implements FeedForward {
             return forwardSharded(tape, flat, training, capacityFactor).view(x.shape());
         }
 
-        Tensor routerInput = training && config.jitter() > 0 ? Elementwise.multiply(tape, flat, noise(device, n)) : flat;
+        Tensor routerInput = training && config.jitter() > 0
+                ? Elementwise.multiply(tape, flat, jitterNoise.factors(device, 0, n, n)) : flat;
         Tensor logits = Linear.forward(tape, routerInput, routerWeight, null);
         Tensor probs = Softmax.softmax(tape, logits.view(n * groups, e / groups)).view(n, e);
         DispatchPlan plan = router.plan(device, probs, capacityFactor);
@@ -204,30 +205,26 @@ public final class MoeLayer implements FeedForward {
         return y;
     }
 
-    /** This rank's rows of the global batch's jitter factors (every rank draws them all, as one process would). */
+    /** This rank's rows of the global batch's jitter factors. */
     private Tensor shardedNoise(Device device, int n) {
         long[] counts = parallel.group().allGather(n);
-        long offset = 0;
+        long first = 0;
         long total = 0;
         for (int q = 0; q < counts.length; q++) {
-            offset += q < parallel.rank() ? counts[q] : 0;
+            first += q < parallel.rank() ? counts[q] : 0;
             total += counts[q];
         }
-        float[] u = new float[n * width];
-        float jitter = (float) config.jitter();
-        for (long i = 0; i < total * width; i++) {
-            float value = 1f - jitter + 2f * jitter * jitterNoise.nextFloat();
-            long at = i - offset * width;
-            if (at >= 0 && at < u.length) {
-                u[(int) at] = value;
-            }
-        }
-        return Tensor.of(device, false, u, n, width);
+        return jitterNoise.factors(device, first, n, total);
     }
 
     /** The expert parallelism this layer uses, or null when it holds all experts. */
     public ExpertParallel parallel() {
         return parallel;
+    }
+
+    /** The jitter noise stream; its state goes into checkpoints. */
+    public JitterNoise jitterNoise() {
+        return jitterNoise;
     }
 
     /** Routing statistics of the last forward pass; null before the first. */
@@ -256,16 +253,6 @@ public final class MoeLayer implements FeedForward {
     public void collectParameters(String prefix, Map<String, Tensor> into) {
         into.put(prefix + "router.weight", routerWeight);
         experts.collectParameters(prefix + "experts.", into);
-    }
-
-    /** {@code (N,D)} factors {@code U(1 - jitter, 1 + jitter)} from this layer's stream. */
-    private Tensor noise(Device device, int n) {
-        float[] u = new float[n * width];
-        float jitter = (float) config.jitter();
-        for (int i = 0; i < u.length; i++) {
-            u[i] = 1f - jitter + 2f * jitter * jitterNoise.nextFloat();
-        }
-        return Tensor.of(device, false, u, n, width);
     }
 
     private RoutingStats stats(Device device, DispatchPlan plan, Tensor probs, Tensor aux, Tensor z) {

@@ -97,6 +97,31 @@ public final class GptModel implements Module {
         return layers;
     }
 
+    /** The router jitter's stream state of every MoE layer, by the layer's parameter prefix ({@code blocks.1.ffn}). */
+    public Map<String, Long> jitterStates() {
+        Map<String, Long> states = new LinkedHashMap<>();
+        for (int i = 0; i < blocks.size(); i++) {
+            if (blocks.get(i).feedForward() instanceof MoeLayer moe) {
+                states.put(moeLayerName(i), moe.jitterNoise().state());
+            }
+        }
+        return states;
+    }
+
+    /** Continues each MoE layer's jitter stream from {@link #jitterStates()}; layers not named keep theirs. */
+    public void restoreJitterStates(Map<String, Long> states) {
+        for (int i = 0; i < blocks.size(); i++) {
+            Long state = states.get(moeLayerName(i));
+            if (state != null && blocks.get(i).feedForward() instanceof MoeLayer moe) {
+                moe.jitterNoise().setState(state);
+            }
+        }
+    }
+
+    private static String moeLayerName(int block) {
+        return "blocks." + block + ".ffn";
+    }
+
     /**
      * Names of the parameters that belong to experts (sharded under expert parallelism, and never
      * averaged over ranks), in parameter order.

@@ -86,6 +86,11 @@ public final class SplitMix64 {
         return Math.sqrt(-2.0 * Math.log(u1)) * Math.cos(2.0 * Math.PI * u2);
     }
 
+    /** Moves ahead {@code draws} outputs without computing them (the state is a counter). */
+    public void skip(long draws) {
+        state += draws * GOLDEN_GAMMA;
+    }
+
     /** A new generator seeded from this one's next output, for handing to an independent consumer. */
     public SplitMix64 split() {
         return new SplitMix64(nextLong());

@@ -1,11 +1,15 @@
 package org.moe4j.train;
 
+import com.google.gson.Gson;
+import com.google.gson.JsonParseException;
+import com.google.gson.JsonParser;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import org.moe4j.nn.GptModel;
 import org.moe4j.tensor.Tensor;
 import org.moe4j.train.checkpoint.CheckpointFormat;
 import org.moe4j.train.checkpoint.CheckpointFormatException;
@@ -16,20 +20,27 @@ import org.moe4j.train.checkpoint.TensorEntry;
 /**
  * A training checkpoint in safetensors format: the model parameters under their own names (so
  * Python reads the weights directly), the AdamW moments under {@code optimizer.m.} and
- * {@code optimizer.v.}, and in the metadata the config, the step and the data sampler's RNG state:
- * everything a resumed run needs to continue the same loss curve.
+ * {@code optimizer.v.}, and in the metadata the config, the step, the data sampler's RNG state and
+ * the router jitter's stream state of every MoE layer: everything a resumed run needs to continue
+ * the same loss curve.
+ *
+ * @param jitterStates {@link org.moe4j.moe.JitterNoise} state by MoE layer name
+ *                     ({@link GptModel#jitterNoise()}); empty in checkpoints written before it was saved
  */
-public record Checkpoint(Path path, TrainConfig config, int step, long dataRngState, Map<String, TensorEntry> tensors) {
+public record Checkpoint(Path path, TrainConfig config, int step, long dataRngState, Map<String, Long> jitterStates,
+                         Map<String, TensorEntry> tensors) {
 
     public static final String FILE_NAME = "checkpoint.safetensors";
     private static final String CONFIG_KEY = "moe4j.config";
     private static final String STEP_KEY = "moe4j.step";
     private static final String DATA_RNG_KEY = "moe4j.data_rng";
+    private static final String JITTER_RNG_KEY = "moe4j.jitter_rng";
+    private static final Gson GSON = new Gson();
     private static final String FIRST_MOMENT = "optimizer.m.";
     private static final String SECOND_MOMENT = "optimizer.v.";
 
     /** Writes the state after {@code step} completed steps, atomically. */
-    public static void save(Path path, TrainConfig config, int step, long dataRngState,
+    public static void save(Path path, TrainConfig config, int step, long dataRngState, Map<String, Long> jitterStates,
                             Map<String, Tensor> parameters, AdamWOptimizer optimizer) throws IOException {
         Map<String, TensorEntry> tensors = new LinkedHashMap<>();
         parameters.forEach((name, p) -> tensors.put(name, TensorEntry.f32(p.toHost().data().clone(), p.shape())));
@@ -41,6 +52,7 @@ public record Checkpoint(Path path, TrainConfig config, int step, long dataRngSt
         metadata.put(CONFIG_KEY, ConfigLoader.toJson(config));
         metadata.put(STEP_KEY, Integer.toString(step));
         metadata.put(DATA_RNG_KEY, Long.toString(dataRngState));
+        metadata.put(JITTER_RNG_KEY, GSON.toJson(jitterStates));
         Safetensors.write(path, tensors, CheckpointFormat.stamp(metadata));
     }
 
@@ -59,8 +71,13 @@ public record Checkpoint(Path path, TrainConfig config, int step, long dataRngSt
             TrainConfig config = ConfigLoader.fromJson(require(metadata, CONFIG_KEY, path));
             int step = Integer.parseInt(require(metadata, STEP_KEY, path));
             long rng = Long.parseLong(require(metadata, DATA_RNG_KEY, path));
-            return new Checkpoint(path, config, step, rng, file.tensors());
-        } catch (IllegalArgumentException e) {
+            Map<String, Long> jitter = new LinkedHashMap<>();
+            if (metadata.containsKey(JITTER_RNG_KEY)) {
+                JsonParser.parseString(metadata.get(JITTER_RNG_KEY)).getAsJsonObject().entrySet()
+                        .forEach(e -> jitter.put(e.getKey(), e.getValue().getAsLong()));
+            }
+            return new Checkpoint(path, config, step, rng, jitter, file.tensors());
+        } catch (IllegalArgumentException | IllegalStateException | JsonParseException e) {
             throw new CheckpointFormatException(path, "invalid metadata: " + e.getMessage(), e);
         }
     }
@@ -112,7 +129,7 @@ public record Checkpoint(Path path, TrainConfig config, int step, long dataRngSt
                 cut.put(key, TensorEntry.f32(Arrays.copyOfRange(all, rank * part, (rank + 1) * part), partShape));
             }
         }
-        return new Checkpoint(path, config, step, dataRngState, cut);
+        return new Checkpoint(path, config, step, dataRngState, jitterStates, cut);
     }
 
     /** Number of parameter values (optimizer state excluded). */

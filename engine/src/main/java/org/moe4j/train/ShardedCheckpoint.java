@@ -52,7 +52,8 @@ public final class ShardedCheckpoint {
 
     /** Every rank calls this at the same step; returns when the manifest names the new checkpoint. */
     static void save(Path runDir, ProcessGroup group, TrainConfig config, int step, long dataRngState,
-                     Map<String, Tensor> parameters, Set<String> expertNames, AdamWOptimizer optimizer)
+                     Map<String, Long> jitterStates, Map<String, Tensor> parameters, Set<String> expertNames,
+                     AdamWOptimizer optimizer)
             throws IOException {
         int rank = group.rank();
         int w = group.worldSize();
@@ -64,9 +65,9 @@ public final class ShardedCheckpoint {
             Map<String, Tensor> experts = new LinkedHashMap<>();
             Map<String, Tensor> dense = new LinkedHashMap<>();
             parameters.forEach((n, p) -> (expertNames.contains(n) ? experts : dense).put(n, p));
-            Checkpoint.save(shard, config, step, dataRngState, experts, optimizer);
+            Checkpoint.save(shard, config, step, dataRngState, jitterStates, experts, optimizer);
             if (rank == 0) {
-                Checkpoint.save(tmp.resolve(DENSE), config, step, dataRngState, dense, optimizer);
+                Checkpoint.save(tmp.resolve(DENSE), config, step, dataRngState, jitterStates, dense, optimizer);
             }
             group.barrier();
         } catch (IOException | RuntimeException e) {
@@ -151,7 +152,8 @@ public final class ShardedCheckpoint {
         for (String name : shards.get(0).tensors().keySet()) {
             tensors.put(name, concatRows(name, shards, manifestPath));
         }
-        return new Checkpoint(manifestPath, dense.config(), dense.step(), dense.dataRngState(), tensors);
+        return new Checkpoint(manifestPath, dense.config(), dense.step(), dense.dataRngState(), dense.jitterStates(),
+                tensors);
     }
 
     private static TensorEntry concatRows(String name, List<Checkpoint> shards, Path manifest)

@@ -125,6 +125,7 @@ public final class Trainer implements AutoCloseable {
         mine.restoreParameters(trainer.model.parameters());
         mine.restoreOptimizer(trainer.optimizer, trainer.model.parameters());
         trainer.dataset.setRngState(checkpoint.dataRngState());
+        trainer.model.restoreJitterStates(checkpoint.jitterStates());
         trainer.step = checkpoint.step();
         trainer.lastCheckpoint = checkpoint.path();
         trainer.lastCheckpointStep = checkpoint.step();
@@ -321,10 +322,11 @@ public final class Trainer implements AutoCloseable {
         Path file = parallel == null ? run.checkpoint() : run.manifest();
         try {
             if (parallel == null) {
-                Checkpoint.save(file, config, step, dataset.rngState(), model.parameters(), optimizer);
+                Checkpoint.save(file, config, step, dataset.rngState(), model.jitterStates(), model.parameters(),
+                        optimizer);
             } else {
                 ShardedCheckpoint.save(run.path(), parallel.parallel().group(), config, step, dataset.rngState(),
-                        model.parameters(), model.expertParameterNames(), optimizer);
+                        model.jitterStates(), model.parameters(), model.expertParameterNames(), optimizer);
             }
         } catch (IOException e) {
             throw new IOException("cannot write the checkpoint of step " + step + " to " + file + ": " + e.getMessage()

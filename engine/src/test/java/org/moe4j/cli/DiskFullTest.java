@@ -3,7 +3,6 @@ package org.moe4j.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.moe4j.testing.Requirement;
 import org.moe4j.train.Checkpoint;
 import org.moe4j.train.TrainConfig;
 import picocli.CommandLine;
@@ -29,7 +29,7 @@ class DiskFullTest {
 
     @Test
     void aFullFileSystemStopsTheRunCleanlyAndKeepsThePreviousCheckpoint() throws Exception {
-        assumeTrue(canMountTmpfs(), "disk-full test skipped: cannot mount a tmpfs in a mount namespace"
+        Requirement.assume("tmpfs", canMountTmpfs(), "cannot mount a tmpfs in a mount namespace"
                 + " (needs root or user namespaces, and unshare from util-linux)");
         String[] train = TinyTrain.with("--steps", "3", "--batch-size", "2", "--set", "checkpoint_every=1");
         TrainConfig config = ((TrainCommand) new CommandLine(new TrainCommand()).parseArgs(train).commandSpec()

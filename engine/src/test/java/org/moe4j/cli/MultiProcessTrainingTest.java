@@ -1,5 +1,6 @@
 package org.moe4j.cli;
 
+import org.moe4j.testing.Close;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -232,10 +233,7 @@ class MultiProcessTrainingTest {
     }
 
     private static void assertSameLosses(List<Float> single, List<Double> sharded) {
-        assertEquals(single.size(), sharded.size(), "steps");
-        for (int i = 0; i < single.size(); i++) {
-            assertEquals(single.get(i), sharded.get(i), 1e-5 * single.get(i), "loss of step " + (i + 1));
-        }
+        Close.assertClose("losses by step, W ranks against one process", single, sharded, 0, 1e-5);
     }
 
     private static picocli.CommandLine cli(StringWriter out, StringWriter err) {

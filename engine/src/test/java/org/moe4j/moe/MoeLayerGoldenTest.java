@@ -1,5 +1,6 @@
 package org.moe4j.moe;
 
+import static org.moe4j.testing.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -117,12 +118,12 @@ class MoeLayerGoldenTest {
         float[] yValues = y.toHost().data().clone();
         tape.backward(y, f.floats("grad_y"));
 
-        assertClose(f.name, "y", f.floats("y"), yValues, OUTPUT_ATOL, OUTPUT_RTOL);
+        assertClose(f.name + " y", f.floats("y"), yValues, OUTPUT_ATOL, OUTPUT_RTOL);
         checkAddedLosses(f, tape.losses());
-        assertClose(f.name, "grad.x", f.floats("grad.x"), gradient(device, x), GRAD_ATOL, GRAD_RTOL);
+        assertClose(f.name + " grad.x", f.floats("grad.x"), gradient(device, x), GRAD_ATOL, GRAD_RTOL);
         for (Map.Entry<String, Tensor> e : params.entrySet()) {
             String name = "grad." + e.getKey();
-            assertClose(f.name, name, f.floats(name), gradient(device, e.getValue()), GRAD_ATOL, GRAD_RTOL);
+            assertClose(f.name + " " + name, f.floats(name), gradient(device, e.getValue()), GRAD_ATOL, GRAD_RTOL);
         }
     }
 
@@ -145,13 +146,13 @@ class MoeLayerGoldenTest {
                     + "; losses added: " + byName.keySet());
         } else {
             assertEquals(auxCoef, aux.weight(), f.name + ": weight of aux_loss");
-            assertClose(f.name, "aux", new float[] {auxRef}, value(aux.loss()), LOSS_ATOL, LOSS_RTOL);
+            assertClose(f.name + " aux", new float[] {auxRef}, value(aux.loss()), LOSS_ATOL, LOSS_RTOL);
         }
         Tape.WeightedLoss z = byName.get("z_loss");
         assertNotNull(z, f.name + ": the layer added no z_loss although z_loss_coef = " + zCoef
                 + "; losses added: " + byName.keySet());
         assertEquals(zCoef, z.weight(), f.name + ": weight of z_loss");
-        assertClose(f.name, "z", new float[] {zRef}, value(z.loss()), LOSS_ATOL, LOSS_RTOL);
+        assertClose(f.name + " z", new float[] {zRef}, value(z.loss()), LOSS_ATOL, LOSS_RTOL);
     }
 
     /**
@@ -320,25 +321,5 @@ class MoeLayerGoldenTest {
     private static float[] value(Tensor scalar) {
         assertEquals(1, scalar.size(), "an added loss must be a scalar");
         return scalar.toHost().data();
-    }
-
-    /** Fails naming the fixture, the tensor, the worst index and both values if out of tolerance. */
-    private static void assertClose(String fixture, String tensor, float[] reference, float[] actual, double atol,
-                                    double rtol) {
-        assertEquals(reference.length, actual.length, fixture + ": number of values in " + tensor);
-        int worst = -1;
-        double worstExcess = 0;
-        for (int i = 0; i < reference.length; i++) {
-            double excess = Math.abs((double) actual[i] - reference[i]) - (atol + rtol * Math.abs(reference[i]));
-            if (!(excess <= worstExcess)) { // also catches NaN
-                worst = i;
-                worstExcess = Double.isNaN(excess) ? Double.POSITIVE_INFINITY : excess;
-            }
-        }
-        if (worst >= 0) {
-            fail(String.format("%s: %s[%d] is %.8g, reference %.8g (|diff| %.3g > atol %.1g + rtol %.1g * |ref|)",
-                    fixture, tensor, worst, actual[worst], reference[worst],
-                    Math.abs((double) actual[worst] - reference[worst]), atol, rtol));
-        }
     }
 }

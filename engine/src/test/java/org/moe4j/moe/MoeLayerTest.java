@@ -1,5 +1,6 @@
 package org.moe4j.moe;
 
+import static org.moe4j.testing.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -56,6 +57,45 @@ class MoeLayerTest {
         assertEquals(a.stats.auxLoss(), b.stats.auxLoss());
         assertEquals(a.stats.zLoss(), b.stats.zLoss());
         assertTrue(a.stats.dropFraction() > 0, "the case should drop tokens");
+
+        // Both against the definition, computed here: top-1 of the softmax, C = ceil(N/E·factor),
+        // each expert keeps its first C tokens in token order.
+        int capacity = (int) Math.ceil(16 / 4.0 * 1.0);
+        for (MoeLayer layer : new MoeLayer[] {prototype, switchLayer}) {
+            DispatchPlan plan = planOf(layer, x, Tape.training(device));
+            assertEquals(capacity, plan.capacity());
+            double[][] p = probabilities(layer, x.data(), 16, 4);
+            int[] seen = new int[4];
+            for (int t = 0; t < 16; t++) {
+                int best = argmax(p[t]);
+                assertEquals(best, plan.choice()[t], layer.config().router() + ": expert of token " + t);
+                int expected = seen[best] < capacity ? seen[best] : -1;
+                assertEquals(expected, plan.slot()[t], layer.config().router() + ": slot of token " + t);
+                seen[best]++;
+            }
+        }
+    }
+
+    @Test
+    void tiesGoToTheLowerExpertAndThenTheEarlierToken() {
+        for (String router : new String[] {"switch", "expert_choice"}) {
+            MoeLayer layer = MoeTesting.layer(device, MoeTesting.config(router, 4, 1, 1.0, F), D, 5, 1.0);
+            Tensor wr = MoeTesting.parameters(layer).get("router.weight");
+            Arrays.fill(wr.data(), 0f); // every probability 1/4: every choice is a tie
+            wr.toDevice();
+            DispatchPlan plan = planOf(layer, MoeTesting.gaussian(device, 3, 1f, 10, D), Tape.inference(device));
+            int capacity = (int) Math.ceil(10 / 4.0 * 1.0);
+            for (int t = 0; t < 10; t++) {
+                if (router.equals("switch")) {
+                    assertEquals(0, plan.choice()[t], "token " + t + " goes to the lowest expert");
+                    assertEquals(t < capacity ? t : -1, plan.slot()[t], "slot of token " + t);
+                } else {
+                    for (int e = 0; e < 4; e++) {
+                        assertEquals(t < capacity ? t : -1, plan.slot()[t * 4 + e], "expert " + e + ", token " + t);
+                    }
+                }
+            }
+        }
     }
 
     @Test
@@ -130,6 +170,9 @@ class MoeLayerTest {
             layer.forward(Tape.training(device), MoeTesting.gaussian(device, 6, 1f, n, D));
             DispatchPlan plan = layer.lastPlan();
             assertEquals(2, plan.perToken());
+            // C = ceil(k·N/E·factor) for top-k, ceil(N/(E/k)·factor) per prototype: both ceil(8.0) here.
+            int capacity = (int) Math.ceil(router.equals("topk") ? 2 * n / 6.0 * 0.6 : n / 3.0 * 0.6);
+            assertEquals(capacity, plan.capacity());
             int[] keptPerExpert = new int[6];
             int dropped = 0;
             for (int t = 0; t < n; t++) {
@@ -149,7 +192,7 @@ class MoeLayerTest {
             }
             assertTrue(dropped > 0, router + ": the case should drop assignments");
             for (int e = 0; e < 6; e++) {
-                assertEquals(Math.min(plan.chosen()[e], plan.capacity()), keptPerExpert[e], "kept by expert " + e);
+                assertEquals(Math.min(plan.chosen()[e], capacity), keptPerExpert[e], "kept by expert " + e);
                 assertEquals(keptPerExpert[e], plan.kept()[e]);
                 assertEquals(keptPerExpert[e], layer.lastStats().tokensPerExpert()[e]);
             }
@@ -159,7 +202,7 @@ class MoeLayerTest {
                 for (int j = 0; j < 2; j++) {
                     for (int t = 0; t < n; t++) {
                         if (plan.choice()[t * 2 + j] == e) {
-                            int expected = next < plan.capacity() ? next : -1;
+                            int expected = next < capacity ? next : -1;
                             assertEquals(expected, plan.slot()[t * 2 + j], "slot of token " + t + " rank " + j);
                             next++;
                         }
@@ -177,14 +220,22 @@ class MoeLayerTest {
         int n = 20;
         layer.forward(Tape.training(device), MoeTesting.gaussian(device, 8, 1f, n, D));
         DispatchPlan plan = layer.lastPlan();
-        int c = plan.capacity();
-        assertEquals(4, c); // ceil(20 · 0.75 / 4)
+        int c = (int) Math.ceil(n * 0.75 / 4);
+        assertEquals(c, plan.capacity());
+        double[][] p = probabilities(layer, MoeTesting.gaussian(device, 8, 1f, n, D).data(), n, 4);
         for (int e = 0; e < 4; e++) {
-            int taken = 0;
+            int expert = e;
+            Integer[] order = new Integer[n];
             for (int t = 0; t < n; t++) {
-                taken += plan.slot()[t * 4 + e] >= 0 ? 1 : 0;
+                order[t] = t;
             }
-            assertEquals(c, taken, "expert " + e + " takes exactly C tokens");
+            Arrays.sort(order, (u, v) -> p[u][expert] != p[v][expert] ? Double.compare(p[v][expert], p[u][expert]) : u - v);
+            assertTrue(p[order[c - 1]][e] - p[order[c]][e] > 1e-6, "the case must not hinge on float rounding");
+            for (int rank = 0; rank < n; rank++) {
+                int t = order[rank];
+                assertEquals(rank < c ? rank : -1, plan.slot()[t * 4 + e], "expert " + e + ": slot of token " + t
+                        + ", its " + rank + "-th most probable");
+            }
             assertEquals(c, layer.lastStats().tokensPerExpert()[e]);
         }
     }
@@ -253,6 +304,51 @@ class MoeLayerTest {
         assertEquals(2, a.losses().size());
         assertEquals("aux_loss", a.losses().get(0).name());
         assertEquals("z_loss", a.losses().get(1).name());
+    }
+
+    @Test
+    void jitterScalesOnlyTheRouterInputByFactorsThatSpanTheirRange() {
+        double j = 0.3;
+        MoeConfig config = new MoeConfig("topk", 4, 2, 2.0, 2.0, false, 0.01, 0.001, j,
+                RecordingExpert.class.getName(), F, 1);
+        MoeLayer layer = MoeTesting.layer(device, config, D, 31, 1.0);
+        int n = 16;
+        Tensor x = MoeTesting.gaussian(device, 14, 1f, n, D);
+        layer.forward(Tape.trainingForward(device), x);
+        DispatchPlan plan = layer.lastPlan();
+        device.copyToHost(plan.slotAssign());
+        int used = 0;
+        for (int s = 0; s < plan.slotAssign().length; s++) {
+            int a = plan.slotAssign()[s];
+            if (a >= 0) {
+                used++;
+                float[] row = Arrays.copyOfRange(RecordingExpert.lastInput, s * D, (s + 1) * D);
+                int t = a / plan.perToken();
+                assertArrayEquals(Arrays.copyOfRange(x.data(), t * D, (t + 1) * D), row,
+                        "slot " + s + " holds token " + t + " as it came, not jittered");
+            }
+        }
+        assertEquals(2 * n, used, "every assignment kept at this capacity");
+
+        float[] u = layer.jitterNoise().factors(device, 0, 1000, 1000).data();
+        double min = Double.POSITIVE_INFINITY;
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : u) {
+            min = Math.min(min, v);
+            max = Math.max(max, v);
+        }
+        assertTrue(min >= 1 - j && max <= 1 + j, "factors in [" + min + ", " + max + "], outside [1-j, 1+j]");
+        assertTrue(min < 1 - 0.95 * j && max > 1 + 0.95 * j, "factors in [" + min + ", " + max + "] do not span it");
+    }
+
+    @Test
+    void jitterRowsOfARankAreTheOneProcessRowsAndEveryRankEndsInTheSameState() {
+        JitterNoise whole = new JitterNoise(new SplitMix64(8), 0.2, D);
+        JitterNoise rank1 = new JitterNoise(new SplitMix64(8), 0.2, D);
+        float[] all = whole.factors(device, 0, 10, 10).data();
+        float[] mine = rank1.factors(device, 3, 4, 10).data();
+        assertArrayEquals(Arrays.copyOfRange(all, 3 * D, 7 * D), mine);
+        assertEquals(whole.state(), rank1.state());
     }
 
     private record Run(float[] output, float[] inputGrad, Map<String, float[]> grads, RoutingStats stats) {
@@ -341,18 +437,51 @@ class MoeLayerTest {
         return out;
     }
 
+    private static DispatchPlan planOf(MoeLayer layer, Tensor x, Tape tape) {
+        layer.forward(tape, x);
+        DispatchPlan plan = layer.lastPlan();
+        device.copyToHost(plan.choice());
+        device.copyToHost(plan.slot());
+        return plan;
+    }
+
+    /** {@code softmax(x·Wr)} per token in double, one group over all experts. */
+    private static double[][] probabilities(MoeLayer layer, float[] x, int n, int e) {
+        float[] wr = MoeTesting.parameters(layer).get("router.weight").toHost().data();
+        double[][] p = new double[n][e];
+        for (int t = 0; t < n; t++) {
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < e; j++) {
+                for (int i = 0; i < D; i++) {
+                    p[t][j] += x[t * D + i] * (double) wr[i * e + j];
+                }
+                max = Math.max(max, p[t][j]);
+            }
+            double sum = 0;
+            for (int j = 0; j < e; j++) {
+                p[t][j] = Math.exp(p[t][j] - max);
+                sum += p[t][j];
+            }
+            for (int j = 0; j < e; j++) {
+                p[t][j] /= sum;
+            }
+        }
+        return p;
+    }
+
+    /** The index of the largest value, the lowest one among equals. */
+    private static int argmax(double[] values) {
+        int best = 0;
+        for (int i = 1; i < values.length; i++) {
+            best = values[i] > values[best] ? i : best;
+        }
+        return best;
+    }
+
     private static float[] ones(int n) {
         float[] a = new float[n];
         Arrays.fill(a, 1f);
         return a;
     }
 
-    private static void assertClose(String what, double[] reference, float[] actual, double atol, double rtol) {
-        assertEquals(reference.length, actual.length, what + ": length");
-        for (int i = 0; i < reference.length; i++) {
-            if (!(Math.abs(actual[i] - reference[i]) <= atol + rtol * Math.abs(reference[i]))) {
-                fail(what + ": index " + i + " got " + actual[i] + ", reference " + reference[i]);
-            }
-        }
-    }
 }

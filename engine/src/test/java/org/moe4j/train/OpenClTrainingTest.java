@@ -2,7 +2,6 @@ package org.moe4j.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -18,6 +17,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.opencl.OpenClDevice;
+import org.moe4j.testing.Requirement;
 
 /**
  * The whole training loop on OpenCL: the loss curve of a tiny model, dense or MoE with each router,
@@ -57,7 +57,7 @@ class OpenClTrainingTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("models")
     void lossCurveFollowsTheJvmDevice(String name, TrainConfig config) throws IOException {
-        assumeTrue(!OpenClDevice.list().isEmpty(), () -> "OpenCL tests skipped: " + OpenClDevice.unavailableReason());
+        Requirement.assume("opencl", !OpenClDevice.list().isEmpty(), OpenClDevice.unavailableReason());
         List<Float> jvm;
         try (Device device = Devices.open("jvm")) {
             jvm = train(config, device, dir.resolve("jvm"));
@@ -77,7 +77,7 @@ class OpenClTrainingTest {
 
     @Test
     void resumingOnOpenClContinuesTheSameCurve() throws IOException {
-        assumeTrue(!OpenClDevice.list().isEmpty(), () -> "OpenCL tests skipped: " + OpenClDevice.unavailableReason());
+        Requirement.assume("opencl", !OpenClDevice.list().isEmpty(), OpenClDevice.unavailableReason());
         TrainConfig config = new ConfigLoader(TINY).set("steps", "8").set("checkpoint_every", "4").build();
         try (Device device = Devices.open("opencl")) {
             List<Float> full = train(config, device, dir.resolve("full"));

@@ -86,9 +86,10 @@ class TrainerTest {
 
     @Test
     void resumingFromACheckpointContinuesTheSameCurve() throws IOException {
-        for (TrainConfig config : List.of(TINY, TINY_DENSE)) {
-            resumes(config, dir.resolve(config.model().moe() == null ? "dense" : "moe"));
-        }
+        TrainConfig jittered = new ConfigLoader(TINY).set("moe.jitter", "0.2").build();
+        resumes(TINY, dir.resolve("moe"));
+        resumes(TINY_DENSE, dir.resolve("dense"));
+        resumes(jittered, dir.resolve("jitter"));
     }
 
     private static void resumes(TrainConfig config, Path dir) throws IOException {

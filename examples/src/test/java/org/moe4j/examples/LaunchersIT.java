@@ -1,8 +1,8 @@
 package org.moe4j.examples;
 
+import org.moe4j.testing.Close;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -19,6 +19,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.moe4j.testing.Requirement;
 import org.moe4j.train.metrics.MetricsLog;
 
 /**
@@ -61,7 +62,7 @@ class LaunchersIT {
 
     @Test
     void torchrunWithTwoRanksEqualsOneProcess() throws Exception {
-        assumeTrue(onPath("torchrun"), "torchrun not installed: apt-get install python3-torch");
+        Requirement.assume("torchrun", onPath("torchrun"), "not installed: apt-get install python3-torch");
         Result help = run(List.of(), List.of("torchrun", "--help"));
         // The README's two lines: torch >= 2 spells its options with dashes; Debian 12's torch 1.13
         // (Python 3.11) takes underscores and needs a --redirects mapping, its default "0" being broken.
@@ -82,7 +83,7 @@ class LaunchersIT {
 
     @Test
     void mpirunWithTwoRanksEqualsOneProcess() throws Exception {
-        assumeTrue(onPath("mpirun"), "mpirun not installed: apt-get install openmpi-bin");
+        Requirement.assume("mpirun", onPath("mpirun"), "not installed: apt-get install openmpi-bin");
         List<String> cmd = new ArrayList<>(List.of("mpirun", "-np", "2", "--oversubscribe", "-x", "MOE_JOB_SECRET",
                 "-x", "MOE_RENDEZVOUS_PORT"));
         if ("root".equals(System.getProperty("user.name"))) {
@@ -138,10 +139,7 @@ class LaunchersIT {
     }
 
     private static void assertSameLosses(List<Double> losses) {
-        assertEquals(oneProcess.size(), losses.size(), "steps");
-        for (int i = 0; i < losses.size(); i++) {
-            assertEquals(oneProcess.get(i), losses.get(i), 1e-5 * oneProcess.get(i), "loss of step " + (i + 1));
-        }
+        Close.assertClose("losses by step, 2 ranks against one process", oneProcess, losses, 0, 1e-5);
     }
 
     private static List<Double> losses(Path run) throws IOException {

@@ -1,5 +1,6 @@
 package org.moe4j.tensor.ops;
 
+import static org.moe4j.testing.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
@@ -35,7 +36,7 @@ class ActivationsTest {
         for (int i = 0; i < reference.length; i++) {
             reference[i] = gelu(x.data()[i]);
         }
-        Approx.assertClose("gelu", reference, out, 1e-6, 1e-5);
+        assertClose("gelu", reference, out, 1e-6, 1e-5);
     }
 
     @Test
@@ -46,7 +47,7 @@ class ActivationsTest {
         for (int i = 0; i < reference.length; i++) {
             reference[i] = silu(x.data()[i]);
         }
-        Approx.assertClose("silu", reference, out, 1e-6, 1e-5);
+        assertClose("silu", reference, out, 1e-6, 1e-5);
     }
 
     @Test
@@ -55,8 +56,8 @@ class ActivationsTest {
         Tensor x = Tensor.of(DEVICE, false, values, values.length);
         float[] relu = Activations.relu(Tape.inference(DEVICE), x).toHost().data();
         float[] squared = Activations.squaredRelu(Tape.inference(DEVICE), x).toHost().data();
-        Approx.assertClose("relu", new double[] {0, 0, 0, 0, 0.25, 3}, Arrays.copyOf(relu, 6), 0, 0);
-        Approx.assertClose("relu^2", new double[] {0, 0, 0, 0, 0.0625, 9}, Arrays.copyOf(squared, 6), 0, 0);
+        assertClose("relu", new double[] {0, 0, 0, 0, 0.25, 3}, Arrays.copyOf(relu, 6), 0, 0);
+        assertClose("relu^2", new double[] {0, 0, 0, 0, 0.0625, 9}, Arrays.copyOf(squared, 6), 0, 0);
         assertTrue(Float.isNaN(relu[6]) && Float.isNaN(squared[6]), "NaN stays NaN");
     }
 
@@ -97,8 +98,8 @@ class ActivationsTest {
             out.toHost();
             DEVICE.copyToHost(x.grad());
             // Far from 0 both are ReLU: x or 0, with slope 1 or 0.
-            Approx.assertClose(op + " at extremes", new double[] {0, 0, 0, 30, 100, 1e4}, out.data(), 1e-6, 1e-6);
-            Approx.assertClose(op + "' at extremes", new double[] {0, 0, 0, 1, 1, 1}, x.grad(), 1e-6, 1e-6);
+            assertClose(op + " at extremes", new double[] {0, 0, 0, 30, 100, 1e4}, out.data(), 1e-6, 1e-6);
+            assertClose(op + "' at extremes", new double[] {0, 0, 0, 1, 1, 1}, x.grad(), 1e-6, 1e-6);
         }
     }
 }

@@ -1,5 +1,6 @@
 package org.moe4j.tensor.ops;
 
+import static org.moe4j.testing.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -36,7 +37,7 @@ class AttentionTest {
             Tensor qkv = Tensor.of(DEVICE, false, x, B, T, 3 * D);
             Tensor out = Attention.causalSelfAttention(Tape.inference(DEVICE), qkv, H).toHost();
             assertArrayEquals(new int[] {B, T, D}, out.shape());
-            assertClose("out " + Arrays.toString(s), reference(x, B, T, D, H), out.data());
+            assertClose("out " + Arrays.toString(s), reference(x, B, T, D, H), out.data(), ATOL, RTOL);
         }
     }
 
@@ -193,22 +194,6 @@ class AttentionTest {
             }
         }
         return out;
-    }
-
-    private static void assertClose(String what, double[] expected, float[] actual) {
-        assertEquals(expected.length, actual.length, what + " length");
-        int worst = -1;
-        double worstExcess = 0;
-        for (int i = 0; i < expected.length; i++) {
-            double excess = Math.abs(actual[i] - expected[i]) - (ATOL + RTOL * Math.abs(expected[i]));
-            if (excess > worstExcess || Double.isNaN(actual[i])) {
-                worst = i;
-                worstExcess = Double.isNaN(actual[i]) ? Double.POSITIVE_INFINITY : excess;
-            }
-        }
-        if (worst >= 0) {
-            fail(String.format("%s: worst index %d: got %.8g, reference %.8g", what, worst, actual[worst], expected[worst]));
-        }
     }
 
     private static float[] uniform(int n, float scale, long seed) {

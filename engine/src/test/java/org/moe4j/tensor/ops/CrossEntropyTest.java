@@ -1,5 +1,6 @@
 package org.moe4j.tensor.ops;
 
+import static org.moe4j.testing.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -74,7 +75,7 @@ class CrossEntropyTest {
         int[] targets = {0, 6, 3, 3, 1};
         Tensor loss = CrossEntropy.meanLoss(Tape.inference(DEVICE), logits, targets).toHost();
         assertArrayEquals(new int[0], loss.shape());
-        Approx.assertClose("loss", new double[] {reference(logits.data(), targets, V)}, loss.data(), 1e-6, 1e-5);
+        assertClose("loss", new double[] {reference(logits.data(), targets, V)}, loss.data(), 1e-6, 1e-5);
     }
 
     @Test
@@ -92,9 +93,9 @@ class CrossEntropyTest {
         Tensor loss = CrossEntropy.meanLoss(tape, logits, targets);
         tape.backward(loss);
         DEVICE.copyToHost(logits.grad());
-        Approx.assertClose("dlogits", referenceGradient(logits.data(), targets, V), logits.grad(), 1e-7, 1e-5);
+        assertClose("dlogits", referenceGradient(logits.data(), targets, V), logits.grad(), 1e-7, 1e-5);
         for (int j = 0; j < V; j++) {
-            Approx.assertClose("ignored row", new double[] {0}, new float[] {logits.grad()[V + j]}, 0, 0);
+            assertClose("ignored row", new double[] {0}, new float[] {logits.grad()[V + j]}, 0, 0);
         }
     }
 
@@ -112,8 +113,8 @@ class CrossEntropyTest {
         tape.backward(loss);
         loss.toHost();
         DEVICE.copyToHost(logits.grad());
-        Approx.assertClose("loss of 1e4 logits", new double[] {reference(values, targets, V)}, loss.data(), 1e-6, 1e-5);
-        Approx.assertClose("dlogits of 1e4 logits", referenceGradient(values, targets, V), logits.grad(), 1e-7, 1e-5);
+        assertClose("loss of 1e4 logits", new double[] {reference(values, targets, V)}, loss.data(), 1e-6, 1e-5);
+        assertClose("dlogits of 1e4 logits", referenceGradient(values, targets, V), logits.grad(), 1e-7, 1e-5);
     }
 
     @Test
@@ -121,7 +122,7 @@ class CrossEntropyTest {
         Tensor logits = RandomTensors.gaussian(DEVICE, 4, 1f, N, V);
         int[] targets = {-1, 2, -1, -1, 4};
         float loss = CrossEntropy.meanLoss(Tape.inference(DEVICE), logits, targets).toHost().data()[0];
-        Approx.assertClose("loss with ignored rows", new double[] {reference(logits.data(), targets, V)},
+        assertClose("loss with ignored rows", new double[] {reference(logits.data(), targets, V)},
                 new float[] {loss}, 1e-6, 1e-5);
 
         int[] none = {-1, -1, -1, -1, -1};
@@ -129,8 +130,8 @@ class CrossEntropyTest {
         Tensor all = CrossEntropy.meanLoss(tape, logits, none);
         tape.backward(all);
         DEVICE.copyToHost(logits.grad());
-        Approx.assertClose("loss with every row ignored", new double[] {0}, all.toHost().data(), 0, 0);
-        Approx.assertClose("gradient with every row ignored", new double[N * V], logits.grad(), 0, 0);
+        assertClose("loss with every row ignored", new double[] {0}, all.toHost().data(), 0, 0);
+        assertClose("gradient with every row ignored", new double[N * V], logits.grad(), 0, 0);
     }
 
     @Test

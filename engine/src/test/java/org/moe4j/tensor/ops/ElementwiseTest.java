@@ -1,5 +1,6 @@
 package org.moe4j.tensor.ops;
 
+import static org.moe4j.testing.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -28,7 +29,7 @@ class ElementwiseTest {
         for (int i = 0; i < 35; i++) {
             reference[i] = (double) a.data()[i] + b.data()[i];
         }
-        Approx.assertClose("add", reference, out.data(), 0, 1e-7);
+        assertClose("add", reference, out.data(), 0, 1e-7);
     }
 
     @Test
@@ -45,7 +46,7 @@ class ElementwiseTest {
         Tensor out = Elementwise.add(tape, a, a);
         tape.backward(out, new float[] {1f, 2f, 3f});
         DEVICE.copyToHost(a.grad());
-        Approx.assertClose("d(a+a)/da", new double[] {2, 4, 6}, a.grad(), 0, 0);
+        assertClose("d(a+a)/da", new double[] {2, 4, 6}, a.grad(), 0, 0);
     }
 
     @Test

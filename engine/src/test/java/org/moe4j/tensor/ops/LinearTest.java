@@ -1,5 +1,6 @@
 package org.moe4j.tensor.ops;
 
+import static org.moe4j.testing.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.AfterAll;
@@ -38,7 +39,7 @@ class LinearTest {
                 reference[n * 7 + o] = sum;
             }
         }
-        Approx.assertClose("linear", reference, out, 1e-6, 1e-5);
+        assertClose("linear", reference, out, 1e-6, 1e-5);
     }
 
     @Test

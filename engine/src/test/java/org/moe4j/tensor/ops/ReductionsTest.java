@@ -1,5 +1,7 @@
 package org.moe4j.tensor.ops;
 
+import static org.moe4j.testing.Close.assertClose;
+
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.moe4j.kernels.JvmDevice;
@@ -27,7 +29,7 @@ class ReductionsTest {
             }
         }
         double result = Reductions.sumOfSquares(DEVICE, arrays);
-        Approx.assertClose("sum of squares", new double[] {reference}, new float[] {(float) result}, 0, 1e-5);
+        assertClose("sum of squares", new double[] {reference}, new float[] {(float) result}, 0, 1e-5);
     }
 
     @Test
@@ -40,6 +42,6 @@ class ReductionsTest {
             abs += Math.abs(v);
         }
         double result = Reductions.sum(DEVICE, x);
-        Approx.assertClose("sum", new double[] {reference}, new float[] {(float) result}, 1e-6 * abs, 0);
+        assertClose("sum", new double[] {reference}, new float[] {(float) result}, 1e-6 * abs, 0);
     }
 }

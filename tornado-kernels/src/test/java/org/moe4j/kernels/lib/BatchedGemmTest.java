@@ -1,5 +1,6 @@
 package org.moe4j.kernels.lib;
 
+import org.moe4j.testing.Close;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.moe4j.kernels.lib.GemmInputs.nans;
@@ -152,12 +153,7 @@ class BatchedGemmTest {
     }
 
     private static void assertClose(String what, Problem p, float[] actual, double[] expected) {
-        double atol = 1e-6 * Math.max(1, p.k());
-        for (int i = 0; i < expected.length; i++) {
-            if (!(Math.abs(actual[i] - expected[i]) <= atol + 1e-5 * Math.abs(expected[i]))) {
-                fail(what + " batch=" + p.batch() + " m=" + p.m() + " n=" + p.n() + " k=" + p.k() + " beta=" + p.beta()
-                        + ": index " + i + " got " + actual[i] + ", expected " + expected[i]);
-            }
-        }
+        Close.assertClose(what + " batch=" + p.batch() + " m=" + p.m() + " n=" + p.n() + " k=" + p.k() + " beta="
+                + p.beta(), expected, actual, 1e-6 * Math.max(1, p.k()), 1e-5);
     }
 }

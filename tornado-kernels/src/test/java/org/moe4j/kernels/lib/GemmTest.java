@@ -1,5 +1,6 @@
 package org.moe4j.kernels.lib;
 
+import org.moe4j.testing.Close;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -144,20 +145,6 @@ class GemmTest {
     }
 
     private static void assertClose(String what, Problem problem, float[] actual, double[] expected) {
-        double atol = ATOL_PER_K * Math.max(1, problem.k());
-        int worst = -1;
-        double worstExcess = 0;
-        for (int i = 0; i < expected.length; i++) {
-            double excess = Math.abs(actual[i] - expected[i]) - (atol + RTOL * Math.abs(expected[i]));
-            if (!(excess <= 0) && (worst < 0 || !(excess <= worstExcess))) {
-                worst = i;
-                worstExcess = excess;
-            }
-        }
-        if (worst >= 0) {
-            fail(what + " " + problem.shape() + ": worst index " + worst + " (row " + worst / problem.n()
-                    + ", col " + worst % problem.n() + ") got " + actual[worst] + ", expected " + expected[worst]
-                    + ", tolerance " + atol + " + " + RTOL + "·|r|");
-        }
+        Close.assertClose(what + " " + problem.shape(), expected, actual, ATOL_PER_K * Math.max(1, problem.k()), RTOL);
     }
 }

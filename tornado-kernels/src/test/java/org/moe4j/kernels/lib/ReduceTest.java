@@ -1,5 +1,6 @@
 package org.moe4j.kernels.lib;
 
+import org.moe4j.testing.Close;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -28,11 +29,9 @@ class ReduceTest {
         return x;
     }
 
-    /** |a − r| ≤ atol + rtol·scale, where scale is Σ|x| (or Σx²): the float rounding bound of a sum. */
+    /** |a − r| ≤ 1e-6 + 1e-6·scale, where scale is Σ|x| (or Σx²): the float rounding bound of a sum. */
     private static void assertClose(String what, double reference, float actual, double scale) {
-        double tolerance = 1e-6 + 1e-6 * scale;
-        assertTrue(Math.abs(actual - reference) <= tolerance,
-                what + ": got " + actual + ", reference " + reference + ", tolerance " + tolerance);
+        Close.assertClose(what, reference, actual, 1e-6 + 1e-6 * scale, 0);
     }
 
     @Test

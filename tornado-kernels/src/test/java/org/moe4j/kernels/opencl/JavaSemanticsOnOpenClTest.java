@@ -2,7 +2,6 @@ package org.moe4j.kernels.opencl;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.Arrays;
 import org.junit.jupiter.api.AfterAll;
@@ -14,6 +13,7 @@ import org.moe4j.kernels.Grid;
 import org.moe4j.kernels.JvmDevice;
 import org.moe4j.kernels.compiler.MathMode;
 import org.moe4j.kernels.compiler.SemanticsKernels;
+import org.moe4j.testing.Requirement;
 
 /** Each Java semantics rule, on the edge values where C's rules differ, gives the JVM's bits on OpenCL. */
 class JavaSemanticsOnOpenClTest {
@@ -31,7 +31,7 @@ class JavaSemanticsOnOpenClTest {
 
     @BeforeEach
     void requireOpenCl() {
-        assumeTrue(!OpenClDevice.list().isEmpty(), () -> "OpenCL tests skipped: " + OpenClDevice.unavailableReason());
+        Requirement.assume("opencl", !OpenClDevice.list().isEmpty(), OpenClDevice.unavailableReason());
     }
 
     @AfterAll

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -13,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.moe4j.kernels.Grid;
 import org.moe4j.kernels.compiler.MathMode;
 import org.moe4j.kernels.lib.Elementwise;
+import org.moe4j.testing.Requirement;
 
 /** Buffers stay on the device: only the copies the host asks for (and first sightings) move data. */
 class OpenClDeviceTest {
@@ -20,7 +20,7 @@ class OpenClDeviceTest {
 
     @BeforeEach
     void open() {
-        assumeTrue(!OpenClDevice.list().isEmpty(), () -> "OpenCL tests skipped: " + OpenClDevice.unavailableReason());
+        Requirement.assume("opencl", !OpenClDevice.list().isEmpty(), OpenClDevice.unavailableReason());
         device = OpenClDevice.open(0, MathMode.RELAXED);
     }
 

@@ -2,7 +2,6 @@ package org.moe4j.kernels.opencl;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.reflect.Array;
 import java.util.ArrayList;
@@ -37,6 +36,7 @@ import org.moe4j.kernels.lib.Router;
 import org.moe4j.kernels.lib.RouterLoss;
 import org.moe4j.kernels.lib.Softmax;
 import org.moe4j.kernels.opencl.RoutingInputs.Plan;
+import org.moe4j.testing.Requirement;
 
 /**
  * Every kernel of the library on the JVM device and on OpenCL, on seeded random inputs of several
@@ -62,7 +62,7 @@ class OpenClDifferentialTest {
 
     @BeforeEach
     void requireOpenCl() {
-        assumeTrue(!OpenClDevice.list().isEmpty(), () -> "OpenCL tests skipped: " + OpenClDevice.unavailableReason());
+        Requirement.assume("opencl", !OpenClDevice.list().isEmpty(), OpenClDevice.unavailableReason());
     }
 
     @AfterAll
