@@ -21,17 +21,17 @@ import org.moe4j.tensor.ops.Reductions;
  * gradients of the global batch.
  */
 final class DataParallel {
-    /** Floats per all-reduce bucket (16 MiB). */
-    static final int BUCKET_FLOATS = 1 << 22;
-
     private final ExpertParallel parallel;
     private final ProcessGroup group;
     private final List<Tensor> dense = new ArrayList<>();
     private final List<Tensor> experts = new ArrayList<>();
+    private final int bucketFloats;
     private long allReduceBytes;
 
-    DataParallel(ExpertParallel parallel, Map<String, Tensor> parameters, Set<String> expertNames) {
+    /** @param bucketFloats floats per all-reduce bucket of dense gradients */
+    DataParallel(ExpertParallel parallel, Map<String, Tensor> parameters, Set<String> expertNames, int bucketFloats) {
         this.parallel = parallel;
+        this.bucketFloats = bucketFloats;
         this.group = parallel.group();
         parameters.forEach((name, p) -> (expertNames.contains(name) ? experts : dense).add(p));
     }
@@ -85,13 +85,16 @@ final class DataParallel {
         return false;
     }
 
-    /** Sums the dense parameters' gradients over the ranks, packed into buckets of up to {@link #BUCKET_FLOATS}. */
+    /**
+     * Sums the dense parameters' gradients over the ranks, packed into buckets of up to the bucket
+     * size (a gradient larger than a bucket goes alone).
+     */
     void allReduceDenseGradients(Device device) {
         List<float[]> bucket = new ArrayList<>();
         int size = 0;
         for (Tensor p : dense) {
             float[] grad = p.grad();
-            if (size > 0 && size + grad.length > BUCKET_FLOATS) {
+            if (size > 0 && size + grad.length > bucketFloats) {
                 reduce(device, bucket, size);
                 bucket.clear();
                 size = 0;

@@ -50,10 +50,20 @@ public final class ShardedCheckpoint {
     private ShardedCheckpoint() {
     }
 
-    /** Every rank calls this at the same step; returns when the manifest names the new checkpoint. */
+    /** What runs between writing a shard and the commit. */
+    @FunctionalInterface
+    interface IORunnable {
+        void run() throws IOException;
+    }
+
+    /**
+     * Every rank calls this at the same step; returns when the manifest names the new checkpoint.
+     *
+     * @param shardWritten runs once this rank's files are written, before the ranks meet to commit
+     */
     static void save(Path runDir, ProcessGroup group, TrainConfig config, int step, long dataRngState,
                      Map<String, Long> jitterStates, Map<String, Tensor> parameters, Set<String> expertNames,
-                     AdamWOptimizer optimizer)
+                     AdamWOptimizer optimizer, IORunnable shardWritten)
             throws IOException {
         int rank = group.rank();
         int w = group.worldSize();
@@ -69,6 +79,7 @@ public final class ShardedCheckpoint {
             if (rank == 0) {
                 Checkpoint.save(tmp.resolve(DENSE), config, step, dataRngState, jitterStates, dense, optimizer);
             }
+            shardWritten.run();
             group.barrier();
         } catch (IOException | RuntimeException e) {
             // Never leave a partial checkpoint: the manifest was not replaced, and this rank's files go.

@@ -17,4 +17,12 @@ public interface StepListener {
      * @param loss    the step's training loss (the global batch's mean over all ranks)
      */
     void afterStep(Trainer trainer, float loss) throws IOException;
+
+    /**
+     * Called on each rank of a sharded run once it has written its shard of the checkpoint of
+     * {@link Trainer#step()} and before the checkpoint is committed (the ranks meet, rank 0 writes
+     * the manifest); a failure test stops a rank here.
+     */
+    default void shardWritten(Trainer trainer) throws IOException {
+    }
 }

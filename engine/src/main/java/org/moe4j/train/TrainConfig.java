@@ -26,6 +26,8 @@ import org.moe4j.nn.ModelConfig;
  * @param data            UTF-8 text file to train on; null for the built-in synthetic corpus
  * @param corpusBytes     size of the built-in corpus
  * @param device          device to run on: {@code jvm}, {@code opencl} or {@code opencl:N}
+ * @param allReduceBucketMb with several ranks, dense gradients are summed in all-reduces of buckets
+ *                        of up to this many megabytes (1 MB = 2^20 bytes), as PyTorch DDP's {@code bucket_cap_mb}
  */
 public record TrainConfig(
         ModelConfig model,
@@ -46,11 +48,12 @@ public record TrainConfig(
         int checkpointEvery,
         String data,
         int corpusBytes,
-        String device) {
+        String device,
+        double allReduceBucketMb) {
 
     /** The defaults: the small MoE model (2 top-1 prototyping) on the built-in corpus, a few minutes on two cores. */
     public static final TrainConfig DEFAULT = new TrainConfig(ModelConfig.SMALL_MOE, 300, 16, 3e-3, 3e-4, 30, 0.1,
-            0.9, 0.95, 1e-8, 1.0, 1337, 10, 100, 8, 100, null, 400_000, "jvm");
+            0.9, 0.95, 1e-8, 1.0, 1337, 10, 100, 8, 100, null, 400_000, "jvm", 16);
 
     public TrainConfig {
         if (model == null) {
@@ -71,9 +74,15 @@ public record TrainConfig(
         ConfigCheck.atLeast("eval_batches", evalBatches, 1);
         ConfigCheck.atLeast("checkpoint_every", checkpointEvery, 0);
         ConfigCheck.atLeast("corpus_bytes", corpusBytes, 1024);
+        ConfigCheck.inRange("all_reduce_bucket_mb", allReduceBucketMb, 1e-6, 1 << 20);
         if (device == null || device.isBlank()) {
             throw new IllegalArgumentException("device is missing: allowed values are " + Devices.NAMES);
         }
+    }
+
+    /** {@link #allReduceBucketMb} in floats, at least one. */
+    public int allReduceBucketFloats() {
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, allReduceBucketMb * (1 << 20) / Float.BYTES));
     }
 
     /** Tokens per optimizer step. */

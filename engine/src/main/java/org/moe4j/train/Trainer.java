@@ -75,7 +75,8 @@ public final class Trainer implements AutoCloseable {
         this.console = leader ? console : new PrintStream(OutputStream.nullOutputStream());
         this.model = new GptModel(config.model(), device, config.seed(), sharded);
         this.parallel = sharded == null ? null
-                : new DataParallel(sharded, model.parameters(), model.expertParameterNames());
+                : new DataParallel(sharded, model.parameters(), model.expertParameterNames(),
+                        config.allReduceBucketFloats());
         this.dataset = TrainingData.open(config);
         dataset.warnings().forEach(w -> this.console.println("warning: " + w));
         this.optimizer = new AdamWOptimizer(device, model.parameters(), config);
@@ -326,7 +327,11 @@ public final class Trainer implements AutoCloseable {
                         optimizer);
             } else {
                 ShardedCheckpoint.save(run.path(), parallel.parallel().group(), config, step, dataset.rngState(),
-                        model.jitterStates(), model.parameters(), model.expertParameterNames(), optimizer);
+                        model.jitterStates(), model.parameters(), model.expertParameterNames(), optimizer, () -> {
+                            for (StepListener listener : listeners) {
+                                listener.shardWritten(this);
+                            }
+                        });
             }
         } catch (IOException e) {
             throw new IOException("cannot write the checkpoint of step " + step + " to " + file + ": " + e.getMessage()

@@ -33,6 +33,7 @@ class TrainCommandTest {
         assertEquals(4, Checkpoint.load(runDir.resolve(Checkpoint.FILE_NAME)).step());
         List<Map<String, Object>> lines = MetricsLog.read(runDir);
         assertEquals(List.of(1L, 2L, 3L, 4L), lines.stream().map(l -> l.get("step")).toList());
+        moe.checkpointServesEvalGenerateAndInspect(runDir, (Double) lines.getLast().get("eval_loss"), 4);
     }
 
     @Test

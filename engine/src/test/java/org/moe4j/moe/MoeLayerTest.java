@@ -1,11 +1,11 @@
 package org.moe4j.moe;
 
-import static org.moe4j.testing.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.moe4j.testing.Close.assertClose;
 
 import java.util.Arrays;
 import java.util.HashSet;

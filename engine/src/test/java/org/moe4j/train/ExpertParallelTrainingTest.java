@@ -1,6 +1,5 @@
 package org.moe4j.train;
 
-import org.moe4j.testing.Close;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,12 +9,21 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.moe4j.kernels.Device;
+import org.moe4j.kernels.JvmDevice;
 import org.moe4j.moe.ExpertParallel;
+import org.moe4j.nn.GptModel;
 import org.moe4j.parallel.LoopbackRanks;
+import org.moe4j.tensor.Tensor;
+import org.moe4j.testing.Close;
+import org.moe4j.train.metrics.MetricsLog;
 
 /**
  * Training with experts sharded over W ranks (threads of this JVM, each with its own process group
@@ -68,6 +76,59 @@ class ExpertParallelTrainingTest {
             trainer.run();
             assertClose("resumed on one process", rest, trainer.losses());
         }
+    }
+
+    /**
+     * Losses are nearly blind to a constant gradient scale (AdamW normalises it away), so the
+     * gradient norm, the eval loss and the parameters after the run are compared too, with
+     * all-reduce buckets small enough that the dense gradients take many of them.
+     */
+    @Test
+    void twoRanksWithManyBucketsMatchOneProcessInGradientNormEvalLossAndParameters() throws Exception {
+        TrainConfig config = new ConfigLoader(TINY).set("all_reduce_bucket_mb", "1e-4").build();
+        Map<String, float[]> single;
+        try (Device device = Devices.open("jvm");
+             Trainer trainer = Trainer.start(config, device, RunDirectory.at(dir.resolve("one")), QUIET)) {
+            trainer.run();
+            single = copies(trainer.model().parameters());
+        }
+        Path run = dir.resolve("two");
+        List<Map<String, float[]>> ranks = LoopbackRanks.run(2, LIMIT, group -> {
+            try (Device device = Devices.open("jvm");
+                 Trainer trainer = Trainer.start(config, device, RunDirectory.at(run), QUIET, new ExpertParallel(group))) {
+                trainer.run();
+                return copies(trainer.model().parameters());
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        List<Map<String, Object>> one = MetricsLog.read(dir.resolve("one"));
+        List<Map<String, Object>> two = MetricsLog.read(run);
+        for (String key : List.of("loss", "grad_norm", "eval_loss")) {
+            Close.assertClose(key + " by logged step", column(one, key), column(two, key), 0, 1e-5);
+        }
+        Set<String> experts = new GptModel(config.model(), new JvmDevice(1, false), config.seed()).expertParameterNames();
+        for (int r = 0; r < 2; r++) {
+            for (Map.Entry<String, float[]> p : ranks.get(r).entrySet()) {
+                float[] all = single.get(p.getKey());
+                float[] expected = experts.contains(p.getKey())
+                        ? Arrays.copyOfRange(all, r * all.length / 2, (r + 1) * all.length / 2) : all;
+                Close.assertClose("rank " + r + " " + p.getKey() + " after " + config.steps() + " steps", expected,
+                        p.getValue(), 1e-6, 1e-4);
+            }
+        }
+    }
+
+    private static Map<String, float[]> copies(Map<String, Tensor> parameters) {
+        Map<String, float[]> copy = new LinkedHashMap<>();
+        parameters.forEach((name, p) -> copy.put(name, p.toHost().data().clone()));
+        return copy;
+    }
+
+    /** The values of {@code key} in the lines that have it, in order. */
+    private static List<Double> column(List<Map<String, Object>> lines, String key) {
+        return lines.stream().filter(l -> l.get(key) instanceof Number).map(l -> ((Number) l.get(key)).doubleValue())
+                .toList();
     }
 
     @Test

@@ -18,6 +18,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.moe4j.kernels.Device;
+import org.moe4j.moe.MoeLayer;
+import org.moe4j.moe.RoutingStats;
 import org.moe4j.train.checkpoint.CheckpointFormatException;
 import org.moe4j.train.metrics.MetricsLog;
 
@@ -65,23 +67,60 @@ class TrainerTest {
     @Test
     void metricsHoldRoutingStatisticsOfEveryMoeLayer() throws IOException {
         Path runDir = dir.resolve("moe");
-        train(TINY, runDir);
-        List<Map<String, Object>> lines = MetricsLog.read(runDir);
-        Map<String, Object> first = lines.get(0);
-        assertTrue(first.containsKey("aux_loss") && first.containsKey("z_loss"), first.toString());
-        List<?> layers = (List<?>) first.get("moe");
-        assertEquals(TINY.model().layers(), layers.size());
-        Map<?, ?> layer = (Map<?, ?>) layers.get(1);
-        assertEquals(1L, layer.get("block"));
-        for (String key : List.of("tokens_per_expert_routed", "tokens_per_expert", "max_mean_load", "load_cv",
-                "drop_fraction", "router_entropy", "aux_loss", "z_loss")) {
-            assertTrue(layer.containsKey(key), key + " missing from " + layer);
+        // The layers' own statistics after the steps logged without an evaluation (which routes again).
+        Map<Integer, List<RoutingStats>> seen = new java.util.TreeMap<>();
+        try (Trainer trainer = Trainer.start(TINY, device, RunDirectory.at(runDir), QUIET)) {
+            trainer.addStepListener((t, loss) -> {
+                if (t.step() % TINY.logEvery() == 0 && t.step() % TINY.evalEvery() != 0) {
+                    seen.put(t.step(), t.model().moeLayers().stream().map(MoeLayer::lastStats).toList());
+                }
+            });
+            trainer.run();
         }
-        double routed = ((List<?>) layer.get("tokens_per_expert_routed")).stream()
-                .mapToDouble(v -> ((Number) v).doubleValue()).sum();
-        assertEquals(2.0 * TINY.tokensPerStep(), routed, "2 top-1: two assignments per token");
+        assertEquals(java.util.Set.of(2, 6), seen.keySet());
+        // 2 prototypes of 2 experts: C = ceil(N / 2 · 1.25) for N = 4 · 16 tokens.
+        int capacity = (int) Math.ceil(TINY.tokensPerStep() / 2.0 * 1.25);
+        for (Map<String, Object> line : MetricsLog.read(runDir)) {
+            List<RoutingStats> stats = seen.get(((Long) line.get("step")).intValue());
+            if (stats == null) {
+                continue;
+            }
+            List<?> layers = (List<?>) line.get("moe");
+            assertEquals(TINY.model().layers(), layers.size());
+            double aux = 0;
+            double z = 0;
+            for (int i = 0; i < layers.size(); i++) {
+                Map<?, ?> layer = (Map<?, ?>) layers.get(i);
+                RoutingStats expected = stats.get(i);
+                String where = "block " + i + " at step " + line.get("step");
+                assertEquals((long) i, layer.get("block"));
+                assertEquals((long) capacity, layer.get("capacity"), "capacity of block " + i);
+                assertEquals(capacity, expected.capacity());
+                expected.toMap().forEach((key, value) -> assertEquals(json(value), json(layer.get(key)),
+                        where + ": " + key));
+                double routed = ((List<?>) layer.get("tokens_per_expert_routed")).stream()
+                        .mapToDouble(v -> ((Number) v).doubleValue()).sum();
+                assertEquals(2.0 * TINY.tokensPerStep(), routed, "2 top-1: two assignments per token");
+                aux += expected.auxLoss();
+                z += expected.zLoss();
+            }
+            assertTrue(aux > 0 && z > 0, "losses of a real step");
+            assertEquals(aux, (Double) line.get("aux_loss"), 1e-12 * aux, "aux_loss, the sum over layers");
+            assertEquals(z, (Double) line.get("z_loss"), 1e-12 * z, "z_loss, the sum over layers");
+        }
         train(TINY_DENSE, dir.resolve("dense"));
         assertTrue(!MetricsLog.read(dir.resolve("dense")).get(0).containsKey("moe"), "a dense model has no routing");
+    }
+
+    /** A value as the metrics file holds it: arrays as lists, every number as a double. */
+    private static Object json(Object value) {
+        if (value instanceof double[] a) {
+            return Arrays.stream(a).boxed().toList();
+        }
+        if (value instanceof List<?> list) {
+            return list.stream().map(v -> ((Number) v).doubleValue()).toList();
+        }
+        return value instanceof Number n ? n.doubleValue() : value;
     }
 
     @Test
@@ -234,10 +273,17 @@ class TrainerTest {
     }
 
     @Test
-    void lossFallsAndRunDirectoryHoldsItsFiles() throws IOException {
+    void lossFallsEveryExpertLearnsAndRunDirectoryHoldsItsFiles() throws IOException {
         TrainConfig config = new ConfigLoader(TINY).set("steps", "40").set("learning_rate", "0.01").build();
         Path runDir = dir.resolve("run");
-        List<Float> losses = train(config, runDir);
+        List<Float> losses;
+        try (Trainer trainer = Trainer.start(config, device, RunDirectory.at(runDir), QUIET)) {
+            Map<String, float[]> before = ExpertLearning.snapshot(trainer.model());
+            trainer.run();
+            losses = trainer.losses();
+            ExpertLearning.assertEveryExpertLearns(trainer.model(), before,
+                    TrainingData.open(config).nextTrainBatch(config.batchSize(), config.model().contextSize()));
+        }
         double start = (losses.get(0) + losses.get(1)) / 2;
         double end = (losses.get(38) + losses.get(39)) / 2;
         assertTrue(end < start - 0.5, "loss did not fall: " + start + " -> " + end);
@@ -280,6 +326,18 @@ class TrainerTest {
         assertTrue(kept.step() >= 1 && kept.step() < config.steps(), "kept checkpoint of step " + kept.step());
         assertTrue(e.getMessage().contains("the checkpoint of step " + kept.step() + " (" + run.checkpoint() + ") is kept"),
                 e.getMessage());
+        assertTrue(e.getMessage().contains(" at step " + (kept.step() + 1) + ";"), e.getMessage());
+        kept.tensors().forEach((name, tensor) -> {
+            for (float v : tensor.floats()) {
+                assertTrue(Float.isFinite(v), "the kept checkpoint's " + name + " holds " + v);
+            }
+        });
+        // It resumes: the same step diverges again, from the same state.
+        try (Trainer resumed = Trainer.resume(kept, device, run, QUIET)) {
+            assertEquals(kept.step(), resumed.step());
+            TrainingDivergedException again = assertThrows(TrainingDivergedException.class, resumed::run);
+            assertEquals(e.getMessage(), again.getMessage());
+        }
     }
 
     @Test

@@ -1,6 +1,5 @@
 package org.moe4j.examples;
 
-import org.moe4j.testing.Close;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -19,6 +18,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.moe4j.testing.Close;
 import org.moe4j.testing.Requirement;
 import org.moe4j.train.metrics.MetricsLog;
 

@@ -1,7 +1,7 @@
 package org.moe4j.tensor.ops;
 
-import static org.moe4j.testing.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.moe4j.testing.Close.assertClose;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;

@@ -1,18 +1,18 @@
 package org.moe4j.tensor.ops;
 
-import static org.moe4j.testing.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.moe4j.testing.Close.assertClose;
 
 import java.util.Arrays;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.moe4j.random.SplitMix64;
 import org.moe4j.kernels.JvmDevice;
+import org.moe4j.random.SplitMix64;
 import org.moe4j.tensor.GradCheck;
 import org.moe4j.tensor.Tape;
 import org.moe4j.tensor.Tensor;

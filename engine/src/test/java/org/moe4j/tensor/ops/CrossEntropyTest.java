@@ -1,8 +1,8 @@
 package org.moe4j.tensor.ops;
 
-import static org.moe4j.testing.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.moe4j.testing.Close.assertClose;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,7 @@
 package org.moe4j.kernels.lib;
 
-import static org.moe4j.testing.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.moe4j.testing.Close.assertClose;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;

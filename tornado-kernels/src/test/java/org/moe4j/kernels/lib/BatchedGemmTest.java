@@ -1,6 +1,5 @@
 package org.moe4j.kernels.lib;
 
-import org.moe4j.testing.Close;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.moe4j.kernels.lib.GemmInputs.nans;
@@ -12,6 +11,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.JvmDevice;
+import org.moe4j.testing.Close;
 
 /**
  * The batched products: portable kernels against a double-precision naive product per batch, the

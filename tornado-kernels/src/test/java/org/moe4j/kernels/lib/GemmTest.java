@@ -1,6 +1,5 @@
 package org.moe4j.kernels.lib;
 
-import org.moe4j.testing.Close;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -13,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.Grid;
 import org.moe4j.kernels.JvmDevice;
+import org.moe4j.testing.Close;
 
 /**
  * The portable kernels against a double-precision naive product, and the Vector-API overrides

@@ -1,6 +1,5 @@
 package org.moe4j.kernels.lib;
 
-import org.moe4j.testing.Close;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.moe4j.kernels.JvmDevice;
 import org.moe4j.kernels.Kernel3;
 import org.moe4j.kernels.KernelMethod;
+import org.moe4j.testing.Close;
 
 class ReduceTest {
     private static final JvmDevice DEVICE = new JvmDevice(2, true);

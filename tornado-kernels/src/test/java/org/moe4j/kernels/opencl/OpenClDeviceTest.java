@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -83,7 +84,8 @@ class OpenClDeviceTest {
         assertFalse(device.holds(kept));
         assertEquals(0, device.deviceBytes());
         device.allocateFloats(250_000); // dropped at once: its buffer goes when the JVM collects it
-        for (int i = 0; i < 50 && device.deviceBytes() > 0; i++) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (device.deviceBytes() > 0 && System.nanoTime() < deadline) {
             System.gc();
             Thread.sleep(20);
         }
