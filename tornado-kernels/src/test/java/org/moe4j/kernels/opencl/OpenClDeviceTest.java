@@ -43,15 +43,15 @@ class OpenClDeviceTest {
         }
         device.copyToDevice(a);
         device.copyToDevice(b);
-        assertEquals(new OpenClDevice.Transfers(2, 0, 800, 0), device.transfers());
+        assertEquals(new org.moe4j.kernels.Transfers(2, 0, 800, 0), device.transfers());
         device.launch(Grid.of(n), Elementwise::add, out, a, b, n);     // out = 3i
         device.launch(Grid.of(n), Elementwise::accumulate, out, a, n); // out = 4i
         device.launch(Grid.of(n), Elementwise::scale, out, 0.5f, n);   // out = 2i
-        assertEquals(new OpenClDevice.Transfers(2, 0, 800, 0), device.transfers(), "no copies between kernels");
+        assertEquals(new org.moe4j.kernels.Transfers(2, 0, 800, 0), device.transfers(), "no copies between kernels");
         assertEquals(0f, out[7], "the host copy is stale until copyToHost");
         device.copyToHost(out);
         device.copyToHost(a); // never written by a kernel: nothing to bring back
-        assertEquals(new OpenClDevice.Transfers(2, 1, 800, 400), device.transfers());
+        assertEquals(new org.moe4j.kernels.Transfers(2, 1, 800, 400), device.transfers());
         for (int i = 0; i < n; i++) {
             assertEquals(2f * i, out[i]);
         }
