@@ -14,5 +14,18 @@ public enum MathMode {
      * Computed in double as the bytecode says, then rounded: {@code (float) exp((double) x)}. Matches
      * the JVM to the device's double error bound; refused on devices without fp64.
      */
-    STRICT
+    STRICT;
+
+    /**
+     * The mode the system property {@code property} names ({@code relaxed} or {@code strict}),
+     * {@link #RELAXED} when it is not set.
+     */
+    public static MathMode fromProperty(String property) {
+        String value = System.getProperty(property, "relaxed");
+        return switch (value) {
+            case "relaxed" -> RELAXED;
+            case "strict" -> STRICT;
+            default -> throw new IllegalArgumentException(property + "=" + value + " is not allowed: relaxed or strict");
+        };
+    }
 }

@@ -97,13 +97,7 @@ public final class OpenClDevice implements Device {
 
     /** Opens device {@code index} of {@link #list()} with the math mode of {@value #MATH_PROPERTY} (relaxed by default). */
     public static OpenClDevice open(int index) {
-        String property = System.getProperty(MATH_PROPERTY, "relaxed");
-        MathMode mode = switch (property) {
-            case "relaxed" -> MathMode.RELAXED;
-            case "strict" -> MathMode.STRICT;
-            default -> throw new IllegalArgumentException(MATH_PROPERTY + "=" + property + " is not allowed: relaxed or strict");
-        };
-        return open(index, mode);
+        return open(index, MathMode.fromProperty(MATH_PROPERTY));
     }
 
     /** Opens device {@code index} of {@link #list()}. */
