@@ -1,8 +1,7 @@
-package org.moe4j.kernels.opencl;
+package org.moe4j.kernels.differential;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.reflect.Array;
 import java.util.ArrayList;
@@ -11,14 +10,8 @@ import java.util.SplittableRandom;
 import java.util.function.BiConsumer;
 import java.util.function.Function;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.Grid;
-import org.moe4j.kernels.JvmDevice;
 import org.moe4j.kernels.compiler.MathMode;
 import org.moe4j.kernels.lib.Activation;
 import org.moe4j.kernels.lib.AdamW;
@@ -36,46 +29,22 @@ import org.moe4j.kernels.lib.RmsNorm;
 import org.moe4j.kernels.lib.Router;
 import org.moe4j.kernels.lib.RouterLoss;
 import org.moe4j.kernels.lib.Softmax;
-import org.moe4j.kernels.opencl.RoutingInputs.Plan;
+import org.moe4j.kernels.differential.RoutingInputs.Plan;
 
 /**
- * Every kernel of the library on the JVM device and on OpenCL, on seeded random inputs of several
- * shapes, sizes not multiples of the work-group size among them. Kernels without transcendental
- * functions agree bit for bit; the others within the ulps stated per case, counted at the scale of
- * the output array ({@code |a - r| <= ulps * ulp(max |r|)}), since backward kernels subtract
- * nearly equal terms.
+ * Every kernel of the library as a differential case: seeded random inputs of several shapes,
+ * sizes not multiples of the work-group size among them, run on the JVM device and on a compiled
+ * device ({@code OpenClDifferentialTest}, {@code CudaDifferentialTest}). Kernels without
+ * transcendental functions must agree bit for bit; the others within the ulps stated per case,
+ * counted at the scale of the output array ({@code |a - r| <= ulps * ulp(max |r|)}), since
+ * backward kernels subtract nearly equal terms.
  */
-class OpenClDifferentialTest {
-    private static JvmDevice jvm;
-    private static OpenClDevice relaxed;
-    private static OpenClDevice strict;
-
-    @BeforeAll
-    static void open() {
-        if (OpenClDevice.list().isEmpty()) {
-            return;
-        }
-        jvm = new JvmDevice(2, true);
-        relaxed = OpenClDevice.open(0, MathMode.RELAXED);
-        strict = OpenClDevice.open(0, MathMode.STRICT);
-    }
-
-    @BeforeEach
-    void requireOpenCl() {
-        assumeTrue(!OpenClDevice.list().isEmpty(), () -> "OpenCL tests skipped: " + OpenClDevice.unavailableReason());
-    }
-
-    @AfterAll
-    static void close() {
-        if (jvm != null) {
-            jvm.close();
-            relaxed.close();
-            strict.close();
-        }
+public final class DifferentialCases {
+    private DifferentialCases() {
     }
 
     /** A kernel, a shape, inputs, and how to launch it; {@code ulps} 0 means bit for bit. */
-    record Case(String kernel, String shape, Function<SplittableRandom, Object[]> inputs,
+    public record Case(String kernel, String shape, Function<SplittableRandom, Object[]> inputs,
                 BiConsumer<Device, Object[]> run, double ulps, double strictUlps) {
         @Override
         public String toString() {
@@ -113,7 +82,7 @@ class OpenClDifferentialTest {
         return a;
     }
 
-    static Stream<Case> cases() {
+    public static Stream<Case> cases() {
         List<Case> c = new ArrayList<>();
         for (int n : new int[] {1, 63, 200}) {
             String s = "n=" + n;
@@ -433,24 +402,16 @@ class OpenClDifferentialTest {
         }
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("cases")
-    void relaxedMathAgreesWithTheJvm(Case c) {
-        check(c, relaxed, c.ulps());
-    }
-
     /** Kernels with transcendental functions; the others translate the same in both modes. */
-    static Stream<Case> transcendentalCases() {
+    public static Stream<Case> transcendentalCases() {
         return cases().filter(c -> c.ulps() > 0);
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("transcendentalCases")
-    void strictMathAgreesWithTheJvm(Case c) {
-        check(c, strict, c.strictUlps());
-    }
-
-    private static void check(Case c, OpenClDevice device, double ulps) {
+    /**
+     * Runs {@code c} on {@code jvm} and on {@code device} (translated in {@code mode}) and fails
+     * unless every output agrees within {@code ulps} (0: bit for bit), naming the worst element.
+     */
+    public static void check(Case c, Device jvm, Device device, MathMode mode, double ulps) {
         Object[] reference = inputsOf(c);
         Object[] actual = copy(reference);
         Object[] original = copy(reference);
@@ -484,9 +445,9 @@ class OpenClDifferentialTest {
                 }
             }
             if (worstAt >= 0 && (ulps == 0 || worst > ulps)) {
-                fail(String.format("%s (%s math): array #%d differs at index %d: jvm %s (bits %08x), opencl %s (bits %08x),"
-                                + " %.2f ulps of the array's scale %s; allowed %s (input was %s)", c, device.mathMode(), i,
-                        worstAt, r[worstAt], Float.floatToRawIntBits(r[worstAt]), a[worstAt],
+                fail(String.format("%s (%s math): array #%d differs at index %d: jvm %s (bits %08x), %s %s (bits %08x),"
+                                + " %.2f ulps of the array's scale %s; allowed %s (input was %s)", c, mode, i,
+                        worstAt, r[worstAt], Float.floatToRawIntBits(r[worstAt]), device.name(), a[worstAt],
                         Float.floatToRawIntBits(a[worstAt]), worst, scale, ulps == 0 ? "none (bit for bit)" : ulps + " ulps",
                         ((float[]) original[i])[worstAt]));
             }
@@ -494,7 +455,7 @@ class OpenClDifferentialTest {
     }
 
     /** The seeded inputs of a case. */
-    static Object[] inputsOf(Case c) {
+    public static Object[] inputsOf(Case c) {
         return c.inputs().apply(new SplittableRandom(c.toString().hashCode()));
     }
 

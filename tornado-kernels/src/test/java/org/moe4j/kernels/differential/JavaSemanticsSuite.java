@@ -1,4 +1,4 @@
-package org.moe4j.kernels.opencl;
+package org.moe4j.kernels.differential;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -9,36 +9,46 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.Grid;
 import org.moe4j.kernels.JvmDevice;
-import org.moe4j.kernels.compiler.MathMode;
 import org.moe4j.kernels.compiler.SemanticsKernels;
 
-/** Each Java semantics rule, on the edge values where C's rules differ, gives the JVM's bits on OpenCL. */
-class JavaSemanticsOnOpenClTest {
-    private static JvmDevice jvm;
-    private static OpenClDevice opencl;
+/**
+ * Each Java semantics rule, on the edge values where C's and PTX's rules differ, gives the JVM's
+ * bits on a compiled device; {@code JavaSemanticsOnOpenClTest} and {@code JavaSemanticsOnCudaTest}
+ * say which. The device is opened once per class and skipped, with the reason, where it is missing.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+public abstract class JavaSemanticsSuite {
+    private JvmDevice jvm;
+    private Device device;
+
+    /** Why the device cannot be opened here (every test is skipped with it), or null. */
+    protected abstract String unavailableReason();
+
+    /** The device under test, in relaxed math. */
+    protected abstract Device open();
 
     @BeforeAll
-    static void open() {
-        if (OpenClDevice.list().isEmpty()) {
-            return;
+    void openDevices() {
+        if (unavailableReason() == null) {
+            device = open();
+            jvm = new JvmDevice(1, true);
         }
-        jvm = new JvmDevice(1, true);
-        opencl = OpenClDevice.open(0, MathMode.RELAXED);
     }
 
     @BeforeEach
-    void requireOpenCl() {
-        assumeTrue(!OpenClDevice.list().isEmpty(), () -> "OpenCL tests skipped: " + OpenClDevice.unavailableReason());
+    void requireDevice() {
+        assumeTrue(device != null, this::unavailableReason);
     }
 
     @AfterAll
-    static void close() {
-        if (jvm != null) {
+    void closeDevices() {
+        if (device != null) {
+            device.close();
             jvm.close();
-            opencl.close();
         }
     }
 
@@ -46,15 +56,15 @@ class JavaSemanticsOnOpenClTest {
         void on(Device d, Object[] arrays);
     }
 
-    /** Runs on both devices with copies of {@code arrays} and returns {jvm results, opencl results}. */
-    private static Object[][] both(Object[] arrays, Run run) {
+    /** Runs on both devices with copies of {@code arrays} and returns {jvm results, device results}. */
+    private Object[][] both(Object[] arrays, Run run) {
         Object[] a = copy(arrays);
         Object[] b = copy(arrays);
         run.on(jvm, a);
-        run.on(opencl, b);
+        run.on(device, b);
         for (Object x : b) {
-            opencl.copyToHost(x);
-            opencl.release(x);
+            device.copyToHost(x);
+            device.release(x);
         }
         return new Object[][] {a, b};
     }
@@ -158,6 +168,32 @@ class JavaSemanticsOnOpenClTest {
         float[] got = (float[]) r[1][1];
         for (int i = 0; i < n; i++) {
             assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]), "element " + i);
+        }
+    }
+
+    @Test
+    void integerDivisionByZeroGivesZeroAndMinValueByMinusOneWraps() {
+        int[] a = {7, -7, Integer.MIN_VALUE, Integer.MIN_VALUE, 9};
+        int[] b = {0, 0, -1, 0, 4};
+        int n = a.length;
+        int[] out = new int[2 * n];
+        device.launch(Grid.of(n), SemanticsKernels::divide, out, a, b, n);
+        device.copyToHost(out);
+        device.release(out);
+        assertArrayEquals(new int[] {0, 0, 0, 0, Integer.MIN_VALUE, 0, 0, 0, 2, 1}, out, Arrays.toString(out));
+    }
+
+    @Test
+    void floatRemainderIsExact() {
+        float[] a = {5.5f, -5.5f, 1e30f, 3f, Float.MIN_VALUE * 7, 1f, Float.POSITIVE_INFINITY, Float.NaN, -0f, 7f};
+        float[] b = {2f, 2f, 3.3f, 0f, Float.MIN_VALUE * 2, Float.POSITIVE_INFINITY, 1f, 1f, 3f, -2.5f};
+        int n = a.length;
+        Object[][] r = both(new Object[] {new float[n], a, b}, (d, x) ->
+                d.launch(Grid.of(n), SemanticsKernels::floatRemainder, (float[]) x[0], (float[]) x[1], (float[]) x[2], n));
+        float[] want = (float[]) r[0][0];
+        float[] got = (float[]) r[1][0];
+        for (int i = 0; i < n; i++) {
+            assertEquals(Float.floatToIntBits(want[i]), Float.floatToIntBits(got[i]), a[i] + " % " + b[i] + ": " + got[i]);
         }
     }
 }
