@@ -19,11 +19,11 @@ import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 import org.jocl.cl_platform_id;
 import org.jocl.cl_program;
-import org.moe4j.kernels.Device;
 import org.moe4j.kernels.Grid;
 import org.moe4j.kernels.KernelMethod;
 import org.moe4j.kernels.Launch;
 import org.moe4j.kernels.ResidentBuffers;
+import org.moe4j.kernels.ResidentDevice;
 import org.moe4j.kernels.Transfers;
 import org.moe4j.kernels.compiler.CompiledKernel;
 import org.moe4j.kernels.compiler.KernelParam;
@@ -43,7 +43,7 @@ import org.moe4j.kernels.compiler.OpenClCompiler;
  * <p>Launches run in order on one in-order queue. Not for concurrent use by several threads beyond
  * what the {@code synchronized} methods serialise.
  */
-public final class OpenClDevice implements Device {
+public final class OpenClDevice implements ResidentDevice {
     private static final System.Logger LOG = System.getLogger("org.moe4j.kernels.opencl");
     /** System property choosing the {@link MathMode} of devices opened without one: {@code relaxed} or {@code strict}. */
     public static final String MATH_PROPERTY = "moe4j.opencl.math";
@@ -263,17 +263,17 @@ public final class OpenClDevice implements Device {
         buffers.release(array);
     }
 
-    /** Transfers so far (uploads, downloads and their bytes). */
+    @Override
     public synchronized Transfers transfers() {
         return buffers.transfers();
     }
 
-    /** Whether the device holds a buffer for {@code array}. */
+    @Override
     public synchronized boolean holds(Object array) {
         return buffers.holds(array);
     }
 
-    /** Bytes of device buffers held now. */
+    @Override
     public synchronized long deviceBytes() {
         return buffers.deviceBytes();
     }
