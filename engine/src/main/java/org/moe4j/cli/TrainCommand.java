@@ -47,7 +47,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", paramLabel = "FILE", description = "UTF-8 text file to train on instead of the built-in corpus")
     Path data;
 
-    @Option(names = "--device", description = "device to run on: jvm, opencl or opencl:N (see moe devices)")
+    @Option(names = "--device", description = "device to run on: jvm, opencl, opencl:N, cuda or cuda:N (see moe devices); under a launcher,"
+                    + " opencl and cuda without N are the device of the local rank")
     String device;
 
     @Option(names = "--batch-size", description = "sequences per step")
@@ -83,26 +84,27 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Map<String, String> env = System.getenv();
         if (!RendezvousConfig.hasLaunchEnvironment(env)) {
-            return train(null);
+            return train(null, Devices.NO_LAUNCHER);
         }
         // Started by moe launch, torchrun, srun, mpirun or by hand: join the other ranks.
         RendezvousConfig rendezvous = RendezvousConfig.fromEnvironment(env);
         try (ProcessGroup group = ProcessGroup.join(rendezvous, RENDEZVOUS_TIMEOUT)) {
-            return train(new ExpertParallel(group));
+            return train(new ExpertParallel(group), rendezvous.localRank());
         }
     }
 
     /** How long the ranks wait for each other to start. */
     private static final Duration RENDEZVOUS_TIMEOUT = Duration.ofMinutes(5);
 
-    private Integer train(ExpertParallel parallel) throws Exception {
+    /** @param localRank this process's rank on its node: {@code --device cuda} is that GPU */
+    private Integer train(ExpertParallel parallel, int localRank) throws Exception {
         boolean leader = parallel == null || parallel.rank() == 0;
         PrintStream out = leader ? System.out : new PrintStream(OutputStream.nullOutputStream());
         if (resume != null) {
             Path file = CheckpointArgument.resolve(resume);
             Checkpoint checkpoint = Checkpoint.load(file);
             RunDirectory run = runDir != null ? RunDirectory.at(runDir) : new RunDirectory(file.toAbsolutePath().getParent());
-            try (Device dev = Devices.open(checkpoint.config().device())) {
+            try (Device dev = Devices.open(checkpoint.config().device(), localRank)) {
                 out.printf("resuming %s at step %d%s%n", file, checkpoint.step(), ranks(parallel));
                 Trainer.resume(checkpoint, dev, run, System.out, parallel).run();
             }
@@ -110,7 +112,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         TrainConfig config = config();
         RunDirectory run = runDir != null ? RunDirectory.at(runDir) : sharedRunDirectory(parallel);
-        try (Device dev = Devices.open(config.device())) {
+        try (Device dev = Devices.open(config.device(), localRank)) {
             Trainer trainer = Trainer.start(config, dev, run, System.out, parallel);
             Map<String, Long> sizes = new LinkedHashMap<>();
             trainer.model().parameters().forEach((name, p) -> sizes.put(name, (long) p.size()));

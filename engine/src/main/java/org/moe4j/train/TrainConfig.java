@@ -25,7 +25,7 @@ import org.moe4j.nn.ModelConfig;
  * @param checkpointEvery steps between checkpoints (and at the last step); 0 means only the last
  * @param data            UTF-8 text file to train on; null for the built-in synthetic corpus
  * @param corpusBytes     size of the built-in corpus
- * @param device          device to run on: {@code jvm}, {@code opencl} or {@code opencl:N}
+ * @param device          device to run on: {@code jvm}, {@code opencl}, {@code opencl:N}, {@code cuda} or {@code cuda:N}
  */
 public record TrainConfig(
         ModelConfig model,

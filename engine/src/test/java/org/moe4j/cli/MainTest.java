@@ -56,6 +56,15 @@ class MainTest {
     }
 
     @Test
+    void cudaWithoutAGpuFailsBeforeTrainingSayingWhatIsMissing() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(org.moe4j.kernels.cuda.CudaDriver.available(), "a GPU is here");
+        int status = run("train", "--device", "cuda", "--steps", "1", "--run-dir", dir.resolve("cuda").toString());
+        assertTrue(status != 0, "exit status " + status);
+        assertTrue(err.toString().contains("no CUDA device: " + org.moe4j.kernels.cuda.CudaDriver.unavailableReason()),
+                err.toString());
+    }
+
+    @Test
     void studyRunsAGridFileAndReportsFailedRuns() throws IOException {
         Path grid = dir.resolve("grid.json");
         Files.writeString(grid, """
