@@ -258,7 +258,7 @@ public final class CudaDevice implements ResidentDevice {
         buffers.written(args[CublasGemm.C]);
     }
 
-    /** Waits until every launch so far has finished (for timing). */
+    @Override
     public synchronized void finish() {
         enter();
         driver.synchronize(stream);

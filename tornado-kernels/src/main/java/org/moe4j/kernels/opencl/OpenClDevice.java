@@ -329,7 +329,7 @@ public final class OpenClDevice implements ResidentDevice {
         }
     }
 
-    /** Waits until every launch so far has finished (for timing). */
+    @Override
     public synchronized void finish() {
         clFinish(queue);
     }
