@@ -284,10 +284,11 @@ final class PtxFunction {
                 case DIV -> "div.rn.";
                 default -> throw new IllegalStateException(b.toString());
             };
-            emit(op + arith(t) + " " + d + ", " + register(b.a()) + ", " + operand(b.b()));
+            emit(op + arith(t) + " " + d + ", " + operand(b.a()) + ", " + operand(b.b()));
             return;
         }
-        String x = register(b.a());
+        // divide's sequence negates the dividend, which must be in a register for that
+        String x = b.op() == Ir.Op.DIV || b.op() == Ir.Op.REM ? register(b.a()) : operand(b.a());
         switch (b.op()) {
             case ADD -> emit("add." + arith(t) + " " + d + ", " + x + ", " + operand(b.b()));
             case SUB -> emit("sub." + arith(t) + " " + d + ", " + x + ", " + operand(b.b()));
