@@ -36,10 +36,12 @@ final class Cublas implements AutoCloseable {
                 JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_LONG, ADDRESS,
                 JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT);
         MemorySegment out = arena.allocate(ADDRESS);
-        check(call(lib.function("cublasCreate_v2", ADDRESS), out), "cublasCreate");
+        check(NativeLibrary.call(lib.function("cublasCreate_v2", ADDRESS), out), "cublasCreate");
         handle = out.get(ADDRESS, 0);
-        check(call(lib.function("cublasSetStream_v2", ADDRESS, ADDRESS), handle, stream), "cublasSetStream");
-        check(call(lib.function("cublasSetMathMode", ADDRESS, JAVA_INT), handle, PEDANTIC_MATH), "cublasSetMathMode");
+        check(NativeLibrary.call(lib.function("cublasSetStream_v2", ADDRESS, ADDRESS), handle, stream),
+                "cublasSetStream");
+        check(NativeLibrary.call(lib.function("cublasSetMathMode", ADDRESS, JAVA_INT), handle, PEDANTIC_MATH),
+                "cublasSetMathMode");
         alpha = arena.allocate(JAVA_FLOAT);
         alpha.set(JAVA_FLOAT, 0, 1f);
         beta = arena.allocate(JAVA_FLOAT);
@@ -56,30 +58,21 @@ final class Cublas implements AutoCloseable {
      */
     void run(CublasGemm gemm, long first, long second, long c) {
         beta.set(JAVA_FLOAT, 0, gemm.beta());
-        check(call(cublasSgemmStridedBatched, handle, gemm.transFirst() ? 1 : 0, gemm.transSecond() ? 1 : 0, gemm.m(),
-                gemm.n(), gemm.k(), alpha, first, gemm.ldFirst(), gemm.strideFirst(), second, gemm.ldSecond(),
-                gemm.strideSecond(), beta, c, gemm.ldc(), gemm.strideC(), gemm.batch()), "cublasSgemmStridedBatched " + gemm);
+        check(NativeLibrary.call(cublasSgemmStridedBatched, handle, gemm.transFirst() ? 1 : 0,
+                gemm.transSecond() ? 1 : 0, gemm.m(), gemm.n(), gemm.k(), alpha, first, gemm.ldFirst(),
+                gemm.strideFirst(), second, gemm.ldSecond(), gemm.strideSecond(), beta, c, gemm.ldc(), gemm.strideC(),
+                gemm.batch()), "cublasSgemmStridedBatched " + gemm);
     }
 
     @Override
     public void close() {
-        check(call(cublasDestroy, handle), "cublasDestroy");
+        check(NativeLibrary.call(cublasDestroy, handle), "cublasDestroy");
         arena.close();
     }
 
     private static void check(int status, String what) {
         if (status != 0) {
             throw new CudaException(what + " failed: cublasStatus_t " + status, status);
-        }
-    }
-
-    private static int call(MethodHandle function, Object... args) {
-        try {
-            return (int) function.invokeWithArguments(args);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
         }
     }
 }

@@ -9,12 +9,11 @@ import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.moe4j.kernels.BufferedDevice;
 import org.moe4j.kernels.Grid;
 import org.moe4j.kernels.KernelMethod;
 import org.moe4j.kernels.Launch;
 import org.moe4j.kernels.ResidentBuffers;
-import org.moe4j.kernels.ResidentDevice;
-import org.moe4j.kernels.Transfers;
 import org.moe4j.kernels.compiler.CompiledKernel;
 import org.moe4j.kernels.compiler.MathMode;
 import org.moe4j.kernels.compiler.PtxCompiler;
@@ -27,11 +26,11 @@ import org.moe4j.kernels.compiler.PtxTarget;
  * primary context. The GEMM kernels run on cuBLAS where {@code libcublas} is found
  * ({@link CublasGemm}), else compiled like every other kernel; which one is logged when the device opens.
  *
- * <p>Buffers follow {@link ResidentBuffers}' rules, as on OpenCL: a host array is uploaded when the
+ * <p>Buffers follow {@link ResidentBuffers}' rules ({@link BufferedDevice}), as on OpenCL: a host array is uploaded when the
  * host wrote it or a launch first sees it, and downloaded only when a kernel wrote it. Not for
  * concurrent use beyond what the {@code synchronized} methods serialise.
  */
-public final class CudaDevice implements ResidentDevice {
+public final class CudaDevice extends BufferedDevice<Long> {
     private static final System.Logger LOG = System.getLogger("org.moe4j.kernels.cuda");
     /** System property choosing the {@link MathMode} of devices opened without one: {@code relaxed} or {@code strict}. */
     public static final String MATH_PROPERTY = "moe4j.cuda.math";
@@ -46,7 +45,6 @@ public final class CudaDevice implements ResidentDevice {
     private final int device;
     private final MemorySegment context;
     private final MemorySegment stream;
-    private final ResidentBuffers<Long> buffers = new ResidentBuffers<>(new Memory());
     private final Map<KernelMethod, Module> modules = new HashMap<>();
     private final Cublas cublas;
     private final String gemms;
@@ -156,55 +154,6 @@ public final class CudaDevice implements ResidentDevice {
         return gemms;
     }
 
-    @Override
-    public synchronized float[] allocateFloats(int length) {
-        enter();
-        float[] array = new float[length];
-        buffers.allocateZeroed(array);
-        return array;
-    }
-
-    @Override
-    public synchronized int[] allocateInts(int length) {
-        enter();
-        int[] array = new int[length];
-        buffers.allocateZeroed(array);
-        return array;
-    }
-
-    @Override
-    public synchronized void copyToDevice(Object array) {
-        enter();
-        buffers.copyToDevice(array);
-    }
-
-    @Override
-    public synchronized void copyToHost(Object array) {
-        enter();
-        buffers.copyToHost(array);
-    }
-
-    @Override
-    public synchronized void release(Object array) {
-        enter();
-        buffers.release(array);
-    }
-
-    @Override
-    public synchronized Transfers transfers() {
-        return buffers.transfers();
-    }
-
-    @Override
-    public synchronized boolean holds(Object array) {
-        return buffers.holds(array);
-    }
-
-    @Override
-    public synchronized long deviceBytes() {
-        return buffers.deviceBytes();
-    }
-
     /** The PTX this device runs for {@code launch}'s kernel (translating and loading it if needed). */
     public synchronized CompiledKernel compiled(Launch launch) {
         enter();
@@ -285,7 +234,8 @@ public final class CudaDevice implements ResidentDevice {
     }
 
     /** Checks the device is open and makes its context current on the calling thread. */
-    private void enter() {
+    @Override
+    protected void enter() {
         if (closed) {
             throw new IllegalStateException("device " + name() + " is closed");
         }
@@ -338,42 +288,39 @@ public final class CudaDevice implements ResidentDevice {
 
     // ---- buffers
 
-    /** Device memory for {@link ResidentBuffers}; a failed allocation names the array and the sizes. */
-    private final class Memory implements ResidentBuffers.Memory<Long> {
-        @Override
-        public Long allocate(Object array, long bytes) {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment pointer = arena.allocate(JAVA_LONG);
-                int status = driver.allocate(pointer, bytes);
-                if (status != 0) {
-                    throw new CudaException("out of device memory on " + name() + " (" + info.name() + ") allocating "
-                            + bytes + " bytes for " + ResidentBuffers.describe(array) + ": " + driver.errorName(status)
-                            + "; the device holds " + buffers.deviceBytes() + " bytes in " + buffers.count()
-                            + " buffers of " + info.totalMemBytes() + " bytes", status);
-                }
-                return pointer.get(JAVA_LONG, 0);
+    @Override
+    protected Long allocate(Object array, long bytes) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment pointer = arena.allocate(JAVA_LONG);
+            int status = driver.allocate(pointer, bytes);
+            if (status != 0) {
+                throw new CudaException("out of device memory on " + name() + " (" + info.name() + ") allocating "
+                        + bytes + " bytes for " + ResidentBuffers.describe(array) + ": " + driver.errorName(status)
+                        + "; the device holds " + buffers.deviceBytes() + " bytes in " + buffers.count()
+                        + " buffers of " + info.totalMemBytes() + " bytes", status);
             }
+            return pointer.get(JAVA_LONG, 0);
         }
+    }
 
-        @Override
-        public void zero(Long buffer, long bytes) {
-            driver.zero(buffer, bytes);
-        }
+    @Override
+    protected void zero(Long buffer, long bytes) {
+        driver.zero(buffer, bytes);
+    }
 
-        @Override
-        public void upload(Object array, Long buffer, long bytes) {
-            driver.copyToDevice(buffer, heap(array), bytes);
-        }
+    @Override
+    protected void upload(Object array, Long buffer, long bytes) {
+        driver.copyToDevice(buffer, heap(array), bytes);
+    }
 
-        @Override
-        public void download(Long buffer, Object array, long bytes) {
-            driver.copyToHost(heap(array), buffer, bytes);
-        }
+    @Override
+    protected void download(Long buffer, Object array, long bytes) {
+        driver.copyToHost(heap(array), buffer, bytes);
+    }
 
-        @Override
-        public void free(Long buffer) {
-            driver.free(buffer);
-        }
+    @Override
+    protected void free(Long buffer) {
+        driver.free(buffer);
     }
 
     /** The Java array itself as a segment, passed to the copies in place. */

@@ -288,12 +288,6 @@ public final class CudaDriver {
     }
 
     private int status(MethodHandle function, Object... args) {
-        try {
-            return (int) function.invokeWithArguments(args);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        return NativeLibrary.call(function, args);
     }
 }

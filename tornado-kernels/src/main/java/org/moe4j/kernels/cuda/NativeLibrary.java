@@ -46,6 +46,17 @@ final class NativeLibrary {
                 Linker.Option.critical(true));
     }
 
+    /** Calls a C function returning a status; a Java exception it raises passes through unchanged. */
+    static int call(MethodHandle function, Object... args) {
+        try {
+            return (int) function.invokeWithArguments(args);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
     private java.lang.foreign.MemorySegment symbol(String function) {
         return lookup.find(function).orElseThrow(() -> new UnsatisfiedLinkError(name + " has no function " + function));
     }

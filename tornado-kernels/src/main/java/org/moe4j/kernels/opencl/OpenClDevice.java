@@ -19,12 +19,11 @@ import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 import org.jocl.cl_platform_id;
 import org.jocl.cl_program;
+import org.moe4j.kernels.BufferedDevice;
 import org.moe4j.kernels.Grid;
 import org.moe4j.kernels.KernelMethod;
 import org.moe4j.kernels.Launch;
 import org.moe4j.kernels.ResidentBuffers;
-import org.moe4j.kernels.ResidentDevice;
-import org.moe4j.kernels.Transfers;
 import org.moe4j.kernels.compiler.CompiledKernel;
 import org.moe4j.kernels.compiler.KernelParam;
 import org.moe4j.kernels.compiler.MathMode;
@@ -34,7 +33,7 @@ import org.moe4j.kernels.compiler.OpenClCompiler;
  * An OpenCL device (through JOCL): kernels are translated from their bytecode by
  * {@link OpenClCompiler}, built once per kernel, and launched on device buffers.
  *
- * <p>Host arrays are the handles; {@link ResidentBuffers} keeps a buffer per array and knows which
+ * <p>Host arrays are the handles; {@link ResidentBuffers} ({@link BufferedDevice}) keeps a buffer per array and knows which
  * side is newer: a zeroed array and buffer from {@link #allocateFloats} need no copy,
  * {@link #copyToDevice} uploads, a launch uploads the arrays it has never seen and marks those the
  * kernel stores into (found in its bytecode) newer on the device, and {@link #copyToHost}
@@ -43,7 +42,7 @@ import org.moe4j.kernels.compiler.OpenClCompiler;
  * <p>Launches run in order on one in-order queue. Not for concurrent use by several threads beyond
  * what the {@code synchronized} methods serialise.
  */
-public final class OpenClDevice implements ResidentDevice {
+public final class OpenClDevice extends BufferedDevice<cl_mem> {
     private static final System.Logger LOG = System.getLogger("org.moe4j.kernels.opencl");
     /** System property choosing the {@link MathMode} of devices opened without one: {@code relaxed} or {@code strict}. */
     public static final String MATH_PROPERTY = "moe4j.opencl.math";
@@ -57,7 +56,6 @@ public final class OpenClDevice implements ResidentDevice {
     private final cl_context context;
     private final cl_command_queue queue;
     private final String buildOptions;
-    private final ResidentBuffers<cl_mem> buffers = new ResidentBuffers<>(new Memory());
     private final Map<KernelMethod, Program> programs = new HashMap<>();
     private boolean closed;
 
@@ -231,53 +229,6 @@ public final class OpenClDevice implements ResidentDevice {
         return mode;
     }
 
-    @Override
-    public synchronized float[] allocateFloats(int length) {
-        ensureOpen();
-        float[] array = new float[length];
-        buffers.allocateZeroed(array);
-        return array;
-    }
-
-    @Override
-    public synchronized int[] allocateInts(int length) {
-        ensureOpen();
-        int[] array = new int[length];
-        buffers.allocateZeroed(array);
-        return array;
-    }
-
-    @Override
-    public synchronized void copyToDevice(Object array) {
-        ensureOpen();
-        buffers.copyToDevice(array);
-    }
-
-    @Override
-    public synchronized void copyToHost(Object array) {
-        buffers.copyToHost(array);
-    }
-
-    @Override
-    public synchronized void release(Object array) {
-        buffers.release(array);
-    }
-
-    @Override
-    public synchronized Transfers transfers() {
-        return buffers.transfers();
-    }
-
-    @Override
-    public synchronized boolean holds(Object array) {
-        return buffers.holds(array);
-    }
-
-    @Override
-    public synchronized long deviceBytes() {
-        return buffers.deviceBytes();
-    }
-
     /** The translated kernel this device runs for {@code launch}'s kernel (translating and building it if needed). */
     public synchronized CompiledKernel compiled(Launch launch) {
         return program(launch).compiled();
@@ -405,53 +356,50 @@ public final class OpenClDevice implements ResidentDevice {
 
     // ---- buffers
 
-    /** OpenCL buffers for {@link ResidentBuffers}; failures name the array and the sizes. */
-    private final class Memory implements ResidentBuffers.Memory<cl_mem> {
-        @Override
-        public cl_mem allocate(Object array, long bytes) {
-            if (bytes > info.maxAllocBytes()) {
-                throw new OpenClException("out of device memory on " + name() + ": " + ResidentBuffers.describe(array)
-                        + " needs " + bytes + " bytes, the largest buffer " + info.name() + " allows is "
-                        + info.maxAllocBytes() + " bytes", 0, null);
-            }
-            try {
-                return clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, null, null);
-            } catch (CLException e) {
-                throw failure("allocating " + bytes + " bytes for " + ResidentBuffers.describe(array), e);
-            }
+    @Override
+    protected cl_mem allocate(Object array, long bytes) {
+        if (bytes > info.maxAllocBytes()) {
+            throw new OpenClException("out of device memory on " + name() + ": " + ResidentBuffers.describe(array)
+                    + " needs " + bytes + " bytes, the largest buffer " + info.name() + " allows is "
+                    + info.maxAllocBytes() + " bytes", 0, null);
         }
+        try {
+            return clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, null, null);
+        } catch (CLException e) {
+            throw failure("allocating " + bytes + " bytes for " + ResidentBuffers.describe(array), e);
+        }
+    }
 
-        @Override
-        public void zero(cl_mem buffer, long bytes) {
-            try {
-                clEnqueueFillBuffer(queue, buffer, Pointer.to(new int[] {0}), Sizeof.cl_int, 0, bytes, 0, null, null);
-            } catch (CLException e) {
-                throw failure("zeroing a buffer of " + bytes + " bytes", e);
-            }
+    @Override
+    protected void zero(cl_mem buffer, long bytes) {
+        try {
+            clEnqueueFillBuffer(queue, buffer, Pointer.to(new int[] {0}), Sizeof.cl_int, 0, bytes, 0, null, null);
+        } catch (CLException e) {
+            throw failure("zeroing a buffer of " + bytes + " bytes", e);
         }
+    }
 
-        @Override
-        public void upload(Object array, cl_mem buffer, long bytes) {
-            try {
-                clEnqueueWriteBuffer(queue, buffer, CL_TRUE, 0, bytes, pointer(array), 0, null, null);
-            } catch (CLException e) {
-                throw failure("copying " + ResidentBuffers.describe(array) + " to the device", e);
-            }
+    @Override
+    protected void upload(Object array, cl_mem buffer, long bytes) {
+        try {
+            clEnqueueWriteBuffer(queue, buffer, CL_TRUE, 0, bytes, pointer(array), 0, null, null);
+        } catch (CLException e) {
+            throw failure("copying " + ResidentBuffers.describe(array) + " to the device", e);
         }
+    }
 
-        @Override
-        public void download(cl_mem buffer, Object array, long bytes) {
-            try {
-                clEnqueueReadBuffer(queue, buffer, CL_TRUE, 0, bytes, pointer(array), 0, null, null);
-            } catch (CLException e) {
-                throw failure("reading " + ResidentBuffers.describe(array) + " back from the device", e);
-            }
+    @Override
+    protected void download(cl_mem buffer, Object array, long bytes) {
+        try {
+            clEnqueueReadBuffer(queue, buffer, CL_TRUE, 0, bytes, pointer(array), 0, null, null);
+        } catch (CLException e) {
+            throw failure("reading " + ResidentBuffers.describe(array) + " back from the device", e);
         }
+    }
 
-        @Override
-        public void free(cl_mem buffer) {
-            clReleaseMemObject(buffer);
-        }
+    @Override
+    protected void free(cl_mem buffer) {
+        clReleaseMemObject(buffer);
     }
 
     private OpenClException failure(String what, CLException e) {
@@ -463,6 +411,11 @@ public final class OpenClDevice implements ResidentDevice {
                 + (memory ? "; the device holds " + buffers.deviceBytes() + " bytes in " + buffers.count() + " buffers, global memory "
                 + info.globalMemBytes() + " bytes, largest buffer " + info.maxAllocBytes() + " bytes" : "");
         return new OpenClException(message, status, e);
+    }
+
+    @Override
+    protected void enter() {
+        ensureOpen();
     }
 
     private void ensureOpen() {
