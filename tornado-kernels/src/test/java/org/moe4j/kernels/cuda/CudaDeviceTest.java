@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.moe4j.kernels.Grid;
 import org.moe4j.kernels.ResidentDevice;
 import org.moe4j.kernels.compiler.MathMode;
+import org.moe4j.kernels.differential.Availability;
 import org.moe4j.kernels.differential.ResidencySuite;
 import org.moe4j.kernels.lib.Gemm;
 
@@ -15,7 +16,7 @@ import org.moe4j.kernels.lib.Gemm;
 class CudaDeviceTest extends ResidencySuite {
     @Override
     protected String unavailableReason() {
-        return CudaDriver.available() ? null : "CUDA tests skipped: " + CudaDriver.unavailableReason();
+        return Availability.cuda();
     }
 
     @Override

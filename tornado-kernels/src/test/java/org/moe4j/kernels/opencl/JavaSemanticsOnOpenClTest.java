@@ -2,13 +2,14 @@ package org.moe4j.kernels.opencl;
 
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.compiler.MathMode;
+import org.moe4j.kernels.differential.Availability;
 import org.moe4j.kernels.differential.JavaSemanticsSuite;
 
 /** The Java semantics rules on the first OpenCL device. */
 class JavaSemanticsOnOpenClTest extends JavaSemanticsSuite {
     @Override
     protected String unavailableReason() {
-        return OpenClDevice.list().isEmpty() ? "OpenCL tests skipped: " + OpenClDevice.unavailableReason() : null;
+        return Availability.opencl();
     }
 
     @Override

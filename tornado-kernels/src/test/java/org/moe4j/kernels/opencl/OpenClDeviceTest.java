@@ -2,13 +2,14 @@ package org.moe4j.kernels.opencl;
 
 import org.moe4j.kernels.ResidentDevice;
 import org.moe4j.kernels.compiler.MathMode;
+import org.moe4j.kernels.differential.Availability;
 import org.moe4j.kernels.differential.ResidencySuite;
 
 /** The residency rules and launch limits on the first OpenCL device. */
 class OpenClDeviceTest extends ResidencySuite {
     @Override
     protected String unavailableReason() {
-        return OpenClDevice.list().isEmpty() ? "OpenCL tests skipped: " + OpenClDevice.unavailableReason() : null;
+        return Availability.opencl();
     }
 
     @Override
