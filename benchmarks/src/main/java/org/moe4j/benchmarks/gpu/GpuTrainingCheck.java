@@ -1,14 +1,13 @@
 package org.moe4j.benchmarks.gpu;
 
+import com.google.gson.FieldNamingPolicy;
 import com.google.gson.GsonBuilder;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.cuda.CudaDevice;
 import org.moe4j.train.ConfigLoader;
@@ -32,6 +31,11 @@ public final class GpuTrainingCheck {
     private GpuTrainingCheck() {
     }
 
+    /** What {@link GpuReport} reads: the GPU, what ran the GEMMs, the worst relative difference and both curves. */
+    record Result(String device, String gemms, int steps, double worstRelative, double tolerance, List<Float> jvm,
+                  List<Float> cuda) {
+    }
+
     public static void main(String[] args) throws IOException {
         if (args.length != 2) {
             throw new IllegalArgumentException("usage: GpuTrainingCheck OUT.json WORK_DIR, got " + List.of(args));
@@ -52,15 +56,10 @@ public final class GpuTrainingCheck {
         for (int i = 0; i < STEPS; i++) {
             worst = Math.max(worst, Math.abs(cuda.get(i) - jvm.get(i)) / jvm.get(i));
         }
-        Map<String, Object> result = new LinkedHashMap<>();
-        result.put("device", CudaDevice.list().getFirst().describe());
-        result.put("gemms", gemms);
-        result.put("steps", STEPS);
-        result.put("worst_relative", worst);
-        result.put("tolerance", RELATIVE_TOLERANCE);
-        result.put("jvm", jvm);
-        result.put("cuda", cuda);
-        Files.writeString(Path.of(args[0]), new GsonBuilder().setPrettyPrinting().create().toJson(result) + "\n");
+        Result result = new Result(CudaDevice.list().getFirst().describe(), gemms, STEPS, worst, RELATIVE_TOLERANCE,
+                jvm, cuda);
+        Files.writeString(Path.of(args[0]), new GsonBuilder().setPrettyPrinting()
+                .setFieldNamingPolicy(FieldNamingPolicy.LOWER_CASE_WITH_UNDERSCORES).create().toJson(result) + "\n");
         System.out.printf("training check: worst relative loss difference %.3g over %d steps (allowed %.0e)%n", worst,
                 STEPS, RELATIVE_TOLERANCE);
         if (!(worst <= RELATIVE_TOLERANCE)) {
