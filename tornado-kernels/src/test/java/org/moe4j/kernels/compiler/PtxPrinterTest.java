@@ -102,9 +102,9 @@ class PtxPrinterTest {
     void bitMovesAndCanonicalNan() throws Exception {
         String ptx = compile("bits");
         assertTrue(ptx.contains("mov.b32 %t") && ptx.contains("xor.b32"), ptx);
-        assertTrue(PtxFunction.literal(new Ir.Const(Ir.Ty.FLOAT, Float.NaN)).equals("0f7FC00000"));
-        assertEquals("0dFFF0000000000000", PtxFunction.literal(new Ir.Const(Ir.Ty.DOUBLE, Double.NEGATIVE_INFINITY)));
-        assertEquals("0x8000000000000000", PtxFunction.literal(new Ir.Const(Ir.Ty.LONG, Long.MIN_VALUE)));
+        assertTrue(PtxCode.literal(new Ir.Const(Ir.Ty.FLOAT, Float.NaN)).equals("0f7FC00000"));
+        assertEquals("0dFFF0000000000000", PtxCode.literal(new Ir.Const(Ir.Ty.DOUBLE, Double.NEGATIVE_INFINITY)));
+        assertEquals("0x8000000000000000", PtxCode.literal(new Ir.Const(Ir.Ty.LONG, Long.MIN_VALUE)));
     }
 
     @Test
