@@ -2,7 +2,9 @@ package org.moe4j.kernels.compiler;
 
 /**
  * How the compiler treats double-precision math whose result a kernel rounds to float, as in
- * {@code (float) Math.exp(x)} with a float {@code x}.
+ * {@code (float) Math.exp(x)} with a float {@code x}. On PTX, {@code exp}, {@code log},
+ * {@code tanh} and {@code pow} themselves are computed in double in both modes ({@link DeviceMath});
+ * the mode decides the arithmetic around them.
  */
 public enum MathMode {
     /**
