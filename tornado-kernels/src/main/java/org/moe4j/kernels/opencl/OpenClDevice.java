@@ -381,19 +381,25 @@ public final class OpenClDevice extends BufferedDevice<cl_mem> {
 
     @Override
     protected void upload(Object array, cl_mem buffer, long bytes) {
-        try {
-            clEnqueueWriteBuffer(queue, buffer, CL_TRUE, 0, bytes, pointer(array), 0, null, null);
-        } catch (CLException e) {
-            throw failure("copying " + ResidentBuffers.describe(array) + " to the device", e);
-        }
+        copy(true, array, buffer, bytes);
     }
 
     @Override
     protected void download(cl_mem buffer, Object array, long bytes) {
+        copy(false, array, buffer, bytes);
+    }
+
+    /** A blocking copy between {@code array} and {@code buffer}, either way. */
+    private void copy(boolean toDevice, Object array, cl_mem buffer, long bytes) {
         try {
-            clEnqueueReadBuffer(queue, buffer, CL_TRUE, 0, bytes, pointer(array), 0, null, null);
+            if (toDevice) {
+                clEnqueueWriteBuffer(queue, buffer, CL_TRUE, 0, bytes, pointer(array), 0, null, null);
+            } else {
+                clEnqueueReadBuffer(queue, buffer, CL_TRUE, 0, bytes, pointer(array), 0, null, null);
+            }
         } catch (CLException e) {
-            throw failure("reading " + ResidentBuffers.describe(array) + " back from the device", e);
+            throw failure((toDevice ? "copying " : "reading ") + ResidentBuffers.describe(array)
+                    + (toDevice ? " to the device" : " back from the device"), e);
         }
     }
 
