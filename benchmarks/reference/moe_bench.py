@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Forward+backward of the MoE layer in PyTorch, the same layer, shapes and routers as MoeLayerBench:
 T = 4096 tokens, D = 512, GELU experts of F = 2048, capacity factor 1.25, aux/z loss coefficients
-0.01/0.001, on 2 threads.
+0.01/0.001, on 2 threads, or on a GPU with --device cuda (each timed call ends with a synchronize).
 
-    /usr/bin/python3 benchmarks/reference/moe_bench.py [--runs 5] [--routers e8-top1,...] [--out FILE]
+    /usr/bin/python3 benchmarks/reference/moe_bench.py [--runs 5] [--routers e8-top1,...] [--device cuda] [--out FILE]
 
 The layer is moe_fast.py (vectorised routing, experts on their kept tokens only); before timing it
 is checked against moe_reference.py's layer (outputs, losses, gradients in float64).
@@ -38,26 +38,36 @@ def layer(name: str, seed: int = 1):
     return cfg, params, x, grad_y
 
 
+def to_device(device: str, params, x, grad_y):
+    """The same tensors on `device`, leaves that require grad."""
+    params = {name: t.detach().to(device).requires_grad_() for name, t in params.items()}
+    return params, x.detach().to(device).requires_grad_(), grad_y.to(device)
+
+
 def step(cfg, params, x, grad_y):
     for t in [x, *params.values()]:
         t.grad = None
     y, aux, z = moe_fast.moe_forward(cfg, params, x)
     ref.objective(cfg, y, aux, z, grad_y).backward()
+    if x.is_cuda:
+        torch.cuda.synchronize()
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--routers", default=",".join(ROUTERS))
+    ap.add_argument("--device", default="cpu", help="cpu (2 threads) or cuda")
     ap.add_argument("--out")
     args = ap.parse_args()
     checked = moe_fast.check()
     bc.setup()
-    bc.log(f"fast layer == moe_reference layer on {checked} cases; torch {torch.__version__}, "
-           f"{torch.get_num_threads()} threads, BLAS: {bc.blas()}")
-    results = {"environment": bc.environment(), "moe": {}}
+    where = torch.cuda.get_device_name() if args.device == "cuda" else f"{torch.get_num_threads()} threads, BLAS: {bc.blas()}"
+    bc.log(f"fast layer == moe_reference layer on {checked} cases; torch {torch.__version__}, {where}")
+    results = {"environment": dict(bc.environment(), device=where), "moe": {}}
     for name in args.routers.split(","):
         cfg, params, x, grad_y = layer(name)
+        params, x, grad_y = to_device(args.device, params, x, grad_y)
         seconds = bc.time_runs(lambda: step(cfg, params, x, grad_y), args.runs, warmup=2, min_seconds=2.0)
         tps = [TOKENS / s for s in seconds]
         results["moe"][name] = {"capacity": ref.capacity(cfg, TOKENS), "tokens_per_s": tps,

@@ -50,7 +50,7 @@ def moe_forward(cfg, params, x):
         choice = torch.topk(p.detach(), k, dim=-1).indices          # (N,k), decreasing p
         flat = choice.t().reshape(-1)                               # rank-major, then token order
         kept = _positions(flat, e) < c
-        tokens = torch.arange(n).repeat(k)
+        tokens = torch.arange(n, device=x.device).repeat(k)
         w = torch.gather(p, 1, choice).t().reshape(-1)
         y = _experts(cfg, params, x, tokens[kept], flat[kept], w[kept], y)
         f = torch.bincount(flat, minlength=e).to(p.dtype) / (n * k)
@@ -60,9 +60,9 @@ def moe_forward(cfg, params, x):
         hs = h.view(n, k, g)
         ps = torch.softmax(hs, dim=-1)                              # (N,k,G)
         local = ps.detach().argmax(dim=-1)                          # (N,k); first max on ties
-        flat = (local + torch.arange(k) * g).t().reshape(-1)        # group-major, then token order
+        flat = (local + torch.arange(k, device=x.device) * g).t().reshape(-1)        # group-major, then token order
         kept = _positions(flat, e) < c
-        tokens = torch.arange(n).repeat(k)
+        tokens = torch.arange(n, device=x.device).repeat(k)
         w = torch.gather(ps, 2, local.unsqueeze(2)).squeeze(2).t().reshape(-1)
         y = _experts(cfg, params, x, tokens[kept], flat[kept], w[kept], y)
         f = torch.bincount(flat, minlength=e).to(ps.dtype).view(k, g) / n

@@ -1,11 +1,13 @@
 package org.moe4j.benchmarks;
 
+import org.moe4j.kernels.Device;
 import org.moe4j.kernels.JvmDevice;
 import org.moe4j.kernels.lib.ElementwiseSimd;
 import org.moe4j.kernels.lib.GemmSimd;
 import org.moe4j.kernels.lib.MoeSimd;
+import org.moe4j.train.Devices;
 
-/** The JVM device the benchmarks run on: as {@code --device jvm} opens it, or portable kernels only. */
+/** The device the benchmarks run on: as {@code --device} opens it, or the JVM with portable kernels only. */
 final class BenchDevice {
     private BenchDevice() {
     }
@@ -17,6 +19,11 @@ final class BenchDevice {
         MoeSimd.registerOn(device);
         ElementwiseSimd.registerOn(device);
         return device;
+    }
+
+    /** {@code jvm} as {@link #withOverrides()}, any other {@code --device} name as training opens it. */
+    static Device open(String name) {
+        return name.equals("jvm") ? withOverrides() : Devices.open(name);
     }
 
     /** All cores, every kernel run per work-item as written (no overrides). */

@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.moe4j.kernels.JvmDevice;
+import org.moe4j.kernels.Device;
 import org.moe4j.moe.MoeConfig;
 import org.moe4j.moe.MoeLayer;
 import org.moe4j.nn.LayerContext;
@@ -36,8 +36,9 @@ import org.openjdk.jmh.infra.Blackhole;
  * invocation: zero the gradients, forward, backward from the fixed output gradient.
  *
  * <p>{@code router}: {@code e8-top1} (Switch), {@code e8-top2} (GShard top-2), {@code e16-2top1}
- * (2 top-1 expert prototyping, 16 experts), {@code e64-top1}. Secondary result {@code tokens}:
- * tokens/s (forward+backward).
+ * (2 top-1 expert prototyping, 16 experts), {@code e64-top1}. {@code device}: a {@code --device}
+ * name ({@code -p device=cuda} on a GPU); an invocation ends when the device has finished. Secondary
+ * result {@code tokens}: tokens/s (forward+backward).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -55,7 +56,10 @@ public class MoeLayerBench {
     @Param({"e8-top1", "e8-top2", "e16-2top1", "e64-top1"})
     public String router;
 
-    private JvmDevice device;
+    @Param({"jvm"})
+    public String device;
+
+    private Device on;
     private MoeLayer layer;
     private Tensor x;
     private float[] outputGrad;
@@ -63,10 +67,10 @@ public class MoeLayerBench {
 
     @Setup(Level.Trial)
     public void setUp() {
-        device = BenchDevice.withOverrides();
-        layer = new MoeLayer(config(router), WIDTH, new LayerContext(device, new SplitMix64(1)));
+        on = BenchDevice.open(device);
+        layer = new MoeLayer(config(router), WIDTH, new LayerContext(on, new SplitMix64(1)));
         SplittableRandom random = new SplittableRandom(7);
-        x = Tensor.of(device, true, gaussian(random, TOKENS * WIDTH), TOKENS, WIDTH);
+        x = Tensor.of(on, true, gaussian(random, TOKENS * WIDTH), TOKENS, WIDTH);
         outputGrad = gaussian(random, TOKENS * WIDTH);
         Map<String, Tensor> named = new LinkedHashMap<>();
         layer.collectParameters("", named);
@@ -79,13 +83,13 @@ public class MoeLayerBench {
             for (int i = 0; i < values.length; i++) {
                 values[i] = 0.02f * drawn[i];
             }
-            device.copyToDevice(values);
+            on.copyToDevice(values);
         }
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        device.close();
+        on.close();
     }
 
     /** The layer config a {@code router} parameter names. */
@@ -110,9 +114,10 @@ public class MoeLayerBench {
         for (Tensor p : parameters) {
             p.zeroGrad();
         }
-        Tape tape = Tape.training(device);
+        Tape tape = Tape.training(on);
         Tensor y = layer.forward(tape, x);
         tape.backward(y, outputGrad);
+        on.finish();
         blackhole.consume(y.data());
         blackhole.consume(x.grad());
         counters.tokens += TOKENS;

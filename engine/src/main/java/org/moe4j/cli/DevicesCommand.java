@@ -5,7 +5,8 @@ import org.moe4j.train.Devices;
 import picocli.CommandLine.Command;
 
 @Command(name = "devices", mixinStandardHelpOptions = true,
-        description = "List the devices --device accepts: jvm, and every OpenCL device of every platform (opencl:N).")
+        description = "List the devices --device accepts: jvm, every OpenCL device of every platform (opencl:N) and every"
+                + " CUDA device (cuda:N) with its compute capability and memory.")
 final class DevicesCommand implements Callable<Integer> {
 
     @Override

@@ -19,8 +19,8 @@ import org.moe4j.train.Checkpoint;
 import org.moe4j.train.ConfigLoader;
 import org.moe4j.train.Devices;
 import org.moe4j.train.RunDirectory;
-import org.moe4j.train.TrainConfig;
 import org.moe4j.train.StepListener;
+import org.moe4j.train.TrainConfig;
 import org.moe4j.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -50,7 +50,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--data", paramLabel = "FILE", description = "UTF-8 text file to train on instead of the built-in corpus")
     Path data;
 
-    @Option(names = "--device", description = "device to run on: jvm, opencl or opencl:N (see moe devices)")
+    @Option(names = "--device", description = "device to run on: jvm, opencl, opencl:N, cuda or cuda:N (see moe devices); under a launcher,"
+                    + " opencl and cuda without N are the device of the local rank")
     String device;
 
     @Option(names = "--batch-size", description = "sequences per step")
@@ -86,19 +87,20 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Map<String, String> env = System.getenv();
         if (!RendezvousConfig.hasLaunchEnvironment(env)) {
-            return train(null);
+            return train(null, Devices.NO_LAUNCHER);
         }
         // Started by moe launch, torchrun, srun, mpirun or by hand: join the other ranks.
         RendezvousConfig rendezvous = RendezvousConfig.fromEnvironment(env);
         try (ProcessGroup group = ProcessGroup.join(rendezvous, RENDEZVOUS_TIMEOUT)) {
-            return train(new ExpertParallel(group));
+            return train(new ExpertParallel(group), rendezvous.localRank());
         }
     }
 
     /** How long the ranks wait for each other to start. */
     private static final Duration RENDEZVOUS_TIMEOUT = Duration.ofMinutes(5);
 
-    private Integer train(ExpertParallel parallel) throws Exception {
+    /** @param localRank this process's rank on its node: {@code --device cuda} is that GPU */
+    private Integer train(ExpertParallel parallel, int localRank) throws Exception {
         boolean leader = parallel == null || parallel.rank() == 0;
         PrintStream out = leader ? System.out : new PrintStream(OutputStream.nullOutputStream());
         Checkpoint checkpoint = resume == null ? null : Checkpoint.load(CheckpointArgument.resolve(resume));
@@ -106,7 +108,7 @@ final class TrainCommand implements Callable<Integer> {
         RunDirectory run = runDir != null ? RunDirectory.at(runDir)
                 : checkpoint != null ? RunDirectory.at(checkpoint.path().toAbsolutePath().getParent())
                 : sharedRunDirectory(parallel);
-        try (Device dev = Devices.open(config.device());
+        try (Device dev = Devices.open(config.device(), localRank);
              Trainer trainer = checkpoint == null ? Trainer.start(config, dev, run, System.out, parallel)
                      : Trainer.resume(checkpoint, config, dev, run, System.out, parallel)) {
             ServiceLoader.load(StepListener.class).forEach(trainer::addStepListener);

@@ -25,7 +25,7 @@ import org.moe4j.nn.ModelConfig;
  * @param checkpointEvery steps between checkpoints (and at the last step); 0 means only the last
  * @param data            UTF-8 text file to train on; null for the built-in synthetic corpus
  * @param corpusBytes     size of the built-in corpus
- * @param device          device to run on: {@code jvm}, {@code opencl} or {@code opencl:N}
+ * @param device          device to run on: {@code jvm}, {@code opencl}, {@code opencl:N}, {@code cuda} or {@code cuda:N}
  * @param allReduceBucketMb with several ranks, dense gradients are summed in all-reduces of buckets
  *                        of up to this many megabytes (1 MB = 2^20 bytes), as PyTorch DDP's {@code bucket_cap_mb}
  */

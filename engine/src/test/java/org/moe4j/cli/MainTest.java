@@ -2,6 +2,7 @@ package org.moe4j.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -14,6 +15,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.moe4j.kernels.cuda.CudaDriver;
 import org.moe4j.moe.MoeConfig;
 import picocli.CommandLine;
 
@@ -57,6 +59,15 @@ class MainTest {
         assertTrue(moe.err().contains("model.depth"), moe.err());
         assertEquals(Main.EXIT_USAGE, run("train", "--device", "tpu", "--run-dir", dir.toString()));
         assertTrue(moe.err().contains("device=tpu"), moe.err());
+    }
+
+    @Test
+    void cudaWithoutAGpuFailsBeforeTrainingSayingWhatIsMissing() {
+        assumeFalse(CudaDriver.available(), "a GPU is here");
+        Path run = dir.resolve("cuda");
+        assertEquals(Main.EXIT_USAGE, run("train", "--device", "cuda", "--steps", "1", "--run-dir", run.toString()));
+        assertTrue(moe.err().contains("no CUDA device: " + CudaDriver.unavailableReason()), moe.err());
+        assertTrue(!Files.exists(run), "a failed start left " + run);
     }
 
     @Test

@@ -35,6 +35,13 @@ public interface Device extends AutoCloseable {
     default void release(Object array) {
     }
 
+    /**
+     * Waits until every launch so far has finished: for timing, since a device may run launches
+     * after {@link #launch} returns. On the JVM a launch has finished when it returns.
+     */
+    default void finish() {
+    }
+
     /** Runs one launch; the typed {@code launch} overloads build it. */
     void launch(Launch launch);
 

@@ -35,6 +35,17 @@ public record KernelMethod(String className, String methodName, String descripto
         return CACHE.computeIfAbsent(kernel.getClass(), c -> resolve(kernel));
     }
 
+    /**
+     * The kernel method found by reflection ({@code public static void}, KernelContext first), as the
+     * compilers read it; {@link #usesBarrier} is not looked up (a compiler finds barriers itself).
+     */
+    public static KernelMethod of(Method method) {
+        String descriptor = java.lang.invoke.MethodType.methodType(method.getReturnType(), method.getParameterTypes())
+                .toMethodDescriptorString();
+        return new KernelMethod(method.getDeclaringClass().getName().replace('.', '/'), method.getName(), descriptor,
+                false);
+    }
+
     /** {@code Class.method}, for messages and logs. */
     public String displayName() {
         return className.substring(className.lastIndexOf('/') + 1) + "." + methodName;

@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import org.moe4j.kernels.compiler.Ir.Expr;
 import org.moe4j.kernels.compiler.Ir.Var;
 
@@ -17,17 +18,36 @@ final class Cleanup {
         if (e == null) {
             return false;
         }
-        return switch (e) {
-            case Var x -> x.equals(v);
-            case Ir.Const c -> false;
-            case Ir.Unary u -> mentions(u.a(), v);
-            case Ir.Binary b -> mentions(b.a(), v) || mentions(b.b(), v);
-            case Ir.Convert c -> mentions(c.a(), v);
-            case Ir.Narrow n -> mentions(n.a(), v);
-            case Ir.Intrinsic i -> i.args().stream().anyMatch(a -> mentions(a, v));
-            case Ir.Compare c -> mentions(c.a(), v) || mentions(c.b(), v);
-            case Ir.Cmp3 c -> mentions(c.a(), v) || mentions(c.b(), v);
-        };
+        boolean[] found = new boolean[1];
+        forEachNode(e, x -> found[0] |= x.equals(v));
+        return found[0];
+    }
+
+    /** Calls {@code action} on {@code e} and on every expression inside it, outermost first. */
+    static void forEachNode(Expr e, Consumer<Expr> action) {
+        action.accept(e);
+        switch (e) {
+            case Var x -> {
+            }
+            case Ir.Const c -> {
+            }
+            case Ir.Unary u -> forEachNode(u.a(), action);
+            case Ir.Binary b -> {
+                forEachNode(b.a(), action);
+                forEachNode(b.b(), action);
+            }
+            case Ir.Convert c -> forEachNode(c.a(), action);
+            case Ir.Narrow n -> forEachNode(n.a(), action);
+            case Ir.Intrinsic i -> i.args().forEach(a -> forEachNode(a, action));
+            case Ir.Compare c -> {
+                forEachNode(c.a(), action);
+                forEachNode(c.b(), action);
+            }
+            case Ir.Cmp3 c -> {
+                forEachNode(c.a(), action);
+                forEachNode(c.b(), action);
+            }
+        }
     }
 
     static Expr substitute(Expr e, Var from, Var to) {
@@ -108,26 +128,10 @@ final class Cleanup {
     }
 
     private static void count(Expr e, Map<String, Integer> uses) {
-        switch (e) {
-            case Var x -> uses.merge(x.name(), 1, Integer::sum);
-            case Ir.Const c -> {
+        forEachNode(e, x -> {
+            if (x instanceof Var v) {
+                uses.merge(v.name(), 1, Integer::sum);
             }
-            case Ir.Unary u -> count(u.a(), uses);
-            case Ir.Binary b -> {
-                count(b.a(), uses);
-                count(b.b(), uses);
-            }
-            case Ir.Convert c -> count(c.a(), uses);
-            case Ir.Narrow n -> count(n.a(), uses);
-            case Ir.Intrinsic i -> i.args().forEach(a -> count(a, uses));
-            case Ir.Compare c -> {
-                count(c.a(), uses);
-                count(c.b(), uses);
-            }
-            case Ir.Cmp3 c -> {
-                count(c.a(), uses);
-                count(c.b(), uses);
-            }
-        }
+        });
     }
 }

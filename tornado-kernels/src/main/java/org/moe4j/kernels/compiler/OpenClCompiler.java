@@ -1,7 +1,5 @@
 package org.moe4j.kernels.compiler;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.moe4j.kernels.KernelMethod;
@@ -33,11 +31,7 @@ public final class OpenClCompiler {
 
     /** Translates a kernel method found by reflection ({@code public static void}, KernelContext first). */
     public static CompiledKernel compile(java.lang.reflect.Method method, MathMode mode) {
-        String descriptor = java.lang.invoke.MethodType.methodType(method.getReturnType(), method.getParameterTypes())
-                .toMethodDescriptorString();
-        KernelMethod km = new KernelMethod(method.getDeclaringClass().getName().replace('.', '/'), method.getName(),
-                descriptor, false);
-        return compile(km, method.getDeclaringClass().getClassLoader(), mode);
+        return compile(KernelMethod.of(method), method.getDeclaringClass().getClassLoader(), mode);
     }
 
     /**
@@ -51,29 +45,10 @@ public final class OpenClCompiler {
 
     private static CompiledKernel translate(KernelMethod method, ClassLoader loader, MathMode mode) {
         long start = System.nanoTime();
-        Compilation unit = new Compilation(method, loader, mode);
-        Ir.Function kernel = unit.translateKernel(method);
+        KernelTranslation translation = KernelTranslation.of(method, loader, mode);
         OpenClPrinter printer = new OpenClPrinter();
-        String source = printer.program(method.className().replace('/', '.') + "." + method.methodName(), mode,
-                unit.order);
-        List<KernelParam> params = new ArrayList<>();
-        for (int i = 0; i < kernel.params.size(); i++) {
-            Ir.Param p = kernel.params.get(i);
-            String name = p.name().endsWith("_") ? p.name().substring(0, p.name().length() - 1) : p.name();
-            KernelParam.Kind kind = switch (p.type()) {
-                case INT -> p.isArray() ? KernelParam.Kind.INT_ARRAY : KernelParam.Kind.INT;
-                case LONG -> p.isArray() ? KernelParam.Kind.LONG_ARRAY : KernelParam.Kind.LONG;
-                case FLOAT -> p.isArray() ? KernelParam.Kind.FLOAT_ARRAY : KernelParam.Kind.FLOAT;
-                case DOUBLE -> p.isArray() ? KernelParam.Kind.DOUBLE_ARRAY : KernelParam.Kind.DOUBLE;
-            };
-            params.add(new KernelParam(name, kind, p.isArray() && kernel.writtenParams.get(i)));
-        }
-        long localBytes = 0;
-        for (Ir.ArrayRef a : kernel.localArrays) {
-            localBytes += (long) ((Ir.Const) a.length).value().intValue() * (a.element.wide() ? 8 : 4);
-        }
-        CompiledKernel compiled = new CompiledKernel(method.displayName(), kernel.name, source, List.copyOf(params),
-                printer.usesDouble(), localBytes, mode);
+        String source = printer.program(translation.javaName(), mode, translation.unit.order);
+        CompiledKernel compiled = translation.compiled(source, printer.usesDouble());
         LOG.log(System.Logger.Level.DEBUG, () -> String.format("translated %s (%s math) to OpenCL C in %.2f ms: %d lines",
                 method.displayName(), mode.name().toLowerCase(), (System.nanoTime() - start) / 1e6,
                 source.lines().count()));

@@ -2,8 +2,6 @@ package org.moe4j.kernels.opencl;
 
 import static org.jocl.CL.*;
 
-import java.lang.ref.ReferenceQueue;
-import java.lang.ref.WeakReference;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,10 +19,11 @@ import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 import org.jocl.cl_platform_id;
 import org.jocl.cl_program;
-import org.moe4j.kernels.Device;
+import org.moe4j.kernels.BufferedDevice;
 import org.moe4j.kernels.Grid;
 import org.moe4j.kernels.KernelMethod;
 import org.moe4j.kernels.Launch;
+import org.moe4j.kernels.ResidentBuffers;
 import org.moe4j.kernels.compiler.CompiledKernel;
 import org.moe4j.kernels.compiler.KernelParam;
 import org.moe4j.kernels.compiler.MathMode;
@@ -34,22 +33,16 @@ import org.moe4j.kernels.compiler.OpenClCompiler;
  * An OpenCL device (through JOCL): kernels are translated from their bytecode by
  * {@link OpenClCompiler}, built once per kernel, and launched on device buffers.
  *
- * <p>Host arrays are the handles. The device keeps a buffer per array (an identity map with weak
- * keys: the buffer of an array the JVM collected is freed on a later call, {@link #release} frees
- * it at once) and knows which side is newer:
- * <ul>
- *   <li>{@link #allocateFloats}/{@link #allocateInts}: a zeroed array and a zeroed buffer, no copy;</li>
- *   <li>{@link #copyToDevice}: uploads the host array;</li>
- *   <li>a launch uploads the arrays it has never seen, and marks the arrays the kernel stores into
- *       (found in its bytecode) as newer on the device;</li>
- *   <li>{@link #copyToHost}: downloads only when the device copy is newer.</li>
- * </ul>
- * So data stays on the device between kernels and moves only when the host asks.
+ * <p>Host arrays are the handles; {@link ResidentBuffers} ({@link BufferedDevice}) keeps a buffer per array and knows which
+ * side is newer: a zeroed array and buffer from {@link #allocateFloats} need no copy,
+ * {@link #copyToDevice} uploads, a launch uploads the arrays it has never seen and marks those the
+ * kernel stores into (found in its bytecode) newer on the device, and {@link #copyToHost}
+ * downloads only then. So data stays on the device between kernels and moves only when the host asks.
  *
  * <p>Launches run in order on one in-order queue. Not for concurrent use by several threads beyond
  * what the {@code synchronized} methods serialise.
  */
-public final class OpenClDevice implements Device {
+public final class OpenClDevice extends BufferedDevice<cl_mem> {
     private static final System.Logger LOG = System.getLogger("org.moe4j.kernels.opencl");
     /** System property choosing the {@link MathMode} of devices opened without one: {@code relaxed} or {@code strict}. */
     public static final String MATH_PROPERTY = "moe4j.opencl.math";
@@ -63,56 +56,10 @@ public final class OpenClDevice implements Device {
     private final cl_context context;
     private final cl_command_queue queue;
     private final String buildOptions;
-    private final Map<ArrayKey, Buffer> buffers = new HashMap<>();
-    private final ReferenceQueue<Object> collected = new ReferenceQueue<>();
     private final Map<KernelMethod, Program> programs = new HashMap<>();
-    private long deviceBytes;
-    private long uploads;
-    private long downloads;
-    private long bytesUploaded;
-    private long bytesDownloaded;
     private boolean closed;
 
-    /** Transfers between host and device since the device was opened. */
-    public record Transfers(long uploads, long downloads, long bytesUploaded, long bytesDownloaded) {
-    }
-
     private record Program(cl_program program, cl_kernel kernel, CompiledKernel compiled, long maxWorkGroupSize) {
-    }
-
-    private static final class Buffer {
-        final cl_mem mem;
-        final long bytes;
-        boolean deviceNewer;
-
-        Buffer(cl_mem mem, long bytes) {
-            this.mem = mem;
-            this.bytes = bytes;
-        }
-    }
-
-    /** A weak reference that compares its referent by identity, so arrays with equal contents stay apart. */
-    private static final class ArrayKey extends WeakReference<Object> {
-        private final int hash;
-
-        ArrayKey(Object array, ReferenceQueue<Object> queue) {
-            super(array, queue);
-            this.hash = System.identityHashCode(array);
-        }
-
-        @Override
-        public int hashCode() {
-            return hash;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            if (this == o) {
-                return true;
-            }
-            Object referent = get();
-            return o instanceof ArrayKey other && referent != null && referent == other.get();
-        }
     }
 
     private OpenClDevice(OpenClDeviceInfo info, cl_platform_id platform, cl_device_id deviceId, MathMode mode) {
@@ -148,13 +95,7 @@ public final class OpenClDevice implements Device {
 
     /** Opens device {@code index} of {@link #list()} with the math mode of {@value #MATH_PROPERTY} (relaxed by default). */
     public static OpenClDevice open(int index) {
-        String property = System.getProperty(MATH_PROPERTY, "relaxed");
-        MathMode mode = switch (property) {
-            case "relaxed" -> MathMode.RELAXED;
-            case "strict" -> MathMode.STRICT;
-            default -> throw new IllegalArgumentException(MATH_PROPERTY + "=" + property + " is not allowed: relaxed or strict");
-        };
-        return open(index, mode);
+        return open(index, MathMode.fromProperty(MATH_PROPERTY));
     }
 
     /** Opens device {@code index} of {@link #list()}. */
@@ -288,72 +229,6 @@ public final class OpenClDevice implements Device {
         return mode;
     }
 
-    @Override
-    public synchronized float[] allocateFloats(int length) {
-        float[] array = new float[length];
-        zeroedBuffer(array, 4L * length);
-        return array;
-    }
-
-    @Override
-    public synchronized int[] allocateInts(int length) {
-        int[] array = new int[length];
-        zeroedBuffer(array, 4L * length);
-        return array;
-    }
-
-    @Override
-    public synchronized void copyToDevice(Object array) {
-        Buffer b = buffers.get(probe(array));
-        if (b == null) {
-            b = create(array);
-        }
-        upload(array, b);
-    }
-
-    @Override
-    public synchronized void copyToHost(Object array) {
-        Buffer b = buffers.get(probe(array));
-        if (b == null || !b.deviceNewer) {
-            return;
-        }
-        long bytes = elementBytes(array) * (long) java.lang.reflect.Array.getLength(array);
-        if (bytes > 0) {
-            try {
-                clEnqueueReadBuffer(queue, b.mem, CL_TRUE, 0, bytes, pointer(array), 0, null, null);
-            } catch (CLException e) {
-                throw failure("reading " + describe(array) + " back from the device", e);
-            }
-        }
-        downloads++;
-        bytesDownloaded += bytes;
-        b.deviceNewer = false;
-    }
-
-    @Override
-    public synchronized void release(Object array) {
-        Buffer b = buffers.remove(probe(array));
-        if (b != null) {
-            free(b);
-        }
-    }
-
-    /** Transfers so far (uploads, downloads and their bytes). */
-    public synchronized Transfers transfers() {
-        return new Transfers(uploads, downloads, bytesUploaded, bytesDownloaded);
-    }
-
-    /** Whether the device holds a buffer for {@code array}. */
-    public synchronized boolean holds(Object array) {
-        return buffers.containsKey(probe(array));
-    }
-
-    /** Bytes of device buffers held now. */
-    public synchronized long deviceBytes() {
-        expunge();
-        return deviceBytes;
-    }
-
     /** The translated kernel this device runs for {@code launch}'s kernel (translating and building it if needed). */
     public synchronized CompiledKernel compiled(Launch launch) {
         return program(launch).compiled();
@@ -362,40 +237,28 @@ public final class OpenClDevice implements Device {
     @Override
     public synchronized void launch(Launch launch) {
         ensureOpen();
-        expunge();
+        buffers.expunge();
         Program p = program(launch);
         CompiledKernel k = p.compiled();
-        Object[] args = launch.args();
-        if (args.length != k.params().size()) {
-            throw new IllegalArgumentException(k.displayName() + " takes " + k.params().size() + " arguments, got " + args.length);
-        }
+        Object[] args = k.checkArguments(launch.args());
         Grid grid = launch.grid();
         if (grid.localSize() > p.maxWorkGroupSize()) {
             throw new OpenClException("cannot launch " + k.displayName() + " on " + name() + ": work-group of "
                     + grid.localX() + "x" + grid.localY() + " = " + grid.localSize() + " work-items, the kernel allows at most "
                     + p.maxWorkGroupSize() + " on this device", 0, null);
         }
-        List<Buffer> written = new ArrayList<>();
         int index = 0;
         try {
             for (int i = 0; i < args.length; i++) {
                 KernelParam param = k.params().get(i);
                 Object a = args[i];
                 if (param.kind().isArray()) {
-                    checkArray(k, param, a);
-                    Buffer b = buffers.get(probe(a));
-                    if (b == null) {
-                        b = create(a);
-                        upload(a, b);
-                    }
-                    clSetKernelArg(p.kernel(), index++, Sizeof.cl_mem, Pointer.to(b.mem));
+                    cl_mem mem = buffers.forLaunch(a);
+                    clSetKernelArg(p.kernel(), index++, Sizeof.cl_mem, Pointer.to(mem));
                     clSetKernelArg(p.kernel(), index++, Sizeof.cl_int,
                             Pointer.to(new int[] {java.lang.reflect.Array.getLength(a)}));
-                    if (param.written()) {
-                        written.add(b);
-                    }
                 } else {
-                    setScalar(p.kernel(), index++, k, param, a);
+                    setScalar(p.kernel(), index++, a);
                 }
             }
             if (grid.globalX() == 0 || grid.globalY() == 0) {
@@ -410,12 +273,14 @@ public final class OpenClDevice implements Device {
                     + " in work-groups of " + grid.localX() + "x" + grid.localY() + " (local memory "
                     + k.localMemoryBytes() + " of " + info.localMemBytes() + " bytes)", e);
         }
-        for (Buffer b : written) {
-            b.deviceNewer = true;
+        for (int i = 0; i < args.length; i++) {
+            if (k.params().get(i).written()) {
+                buffers.written(args[i]);
+            }
         }
     }
 
-    /** Waits until every launch so far has finished (for timing). */
+    @Override
     public synchronized void finish() {
         clFinish(queue);
     }
@@ -426,10 +291,7 @@ public final class OpenClDevice implements Device {
             return;
         }
         closed = true;
-        for (Buffer b : buffers.values()) {
-            clReleaseMemObject(b.mem);
-        }
-        buffers.clear();
+        buffers.freeAll();
         for (Program p : programs.values()) {
             clReleaseKernel(p.kernel());
             clReleaseProgram(p.program());
@@ -494,68 +356,56 @@ public final class OpenClDevice implements Device {
 
     // ---- buffers
 
-    private ArrayKey probe(Object array) {
-        return new ArrayKey(array, null);
-    }
-
-    private void zeroedBuffer(Object array, long bytes) {
-        Buffer b = create(array);
-        if (bytes > 0) {
-            try {
-                clEnqueueFillBuffer(queue, b.mem, Pointer.to(new int[] {0}), Sizeof.cl_int, 0, bytes, 0, null, null);
-            } catch (CLException e) {
-                throw failure("zeroing " + describe(array), e);
-            }
-        }
-    }
-
-    private Buffer create(Object array) {
-        ensureOpen();
-        expunge();
-        long bytes = elementBytes(array) * (long) java.lang.reflect.Array.getLength(array);
+    @Override
+    protected cl_mem allocate(Object array, long bytes) {
         if (bytes > info.maxAllocBytes()) {
-            throw new OpenClException("out of device memory on " + name() + ": " + describe(array) + " needs " + bytes
-                    + " bytes, the largest buffer " + info.name() + " allows is " + info.maxAllocBytes() + " bytes", 0, null);
+            throw new OpenClException("out of device memory on " + name() + ": " + ResidentBuffers.describe(array)
+                    + " needs " + bytes + " bytes, the largest buffer " + info.name() + " allows is "
+                    + info.maxAllocBytes() + " bytes", 0, null);
         }
-        cl_mem mem;
         try {
-            mem = clCreateBuffer(context, CL_MEM_READ_WRITE, Math.max(bytes, 4), null, null);
+            return clCreateBuffer(context, CL_MEM_READ_WRITE, bytes, null, null);
         } catch (CLException e) {
-            throw failure("allocating " + bytes + " bytes for " + describe(array), e);
+            throw failure("allocating " + bytes + " bytes for " + ResidentBuffers.describe(array), e);
         }
-        Buffer b = new Buffer(mem, bytes);
-        buffers.put(new ArrayKey(array, collected), b);
-        deviceBytes += bytes;
-        return b;
     }
 
-    private void upload(Object array, Buffer b) {
-        long bytes = b.bytes;
-        if (bytes > 0) {
-            try {
-                clEnqueueWriteBuffer(queue, b.mem, CL_TRUE, 0, bytes, pointer(array), 0, null, null);
-            } catch (CLException e) {
-                throw failure("copying " + describe(array) + " to the device", e);
+    @Override
+    protected void zero(cl_mem buffer, long bytes) {
+        try {
+            clEnqueueFillBuffer(queue, buffer, Pointer.to(new int[] {0}), Sizeof.cl_int, 0, bytes, 0, null, null);
+        } catch (CLException e) {
+            throw failure("zeroing a buffer of " + bytes + " bytes", e);
+        }
+    }
+
+    @Override
+    protected void upload(Object array, cl_mem buffer, long bytes) {
+        copy(true, array, buffer, bytes);
+    }
+
+    @Override
+    protected void download(cl_mem buffer, Object array, long bytes) {
+        copy(false, array, buffer, bytes);
+    }
+
+    /** A blocking copy between {@code array} and {@code buffer}, either way. */
+    private void copy(boolean toDevice, Object array, cl_mem buffer, long bytes) {
+        try {
+            if (toDevice) {
+                clEnqueueWriteBuffer(queue, buffer, CL_TRUE, 0, bytes, pointer(array), 0, null, null);
+            } else {
+                clEnqueueReadBuffer(queue, buffer, CL_TRUE, 0, bytes, pointer(array), 0, null, null);
             }
+        } catch (CLException e) {
+            throw failure((toDevice ? "copying " : "reading ") + ResidentBuffers.describe(array)
+                    + (toDevice ? " to the device" : " back from the device"), e);
         }
-        uploads++;
-        bytesUploaded += bytes;
-        b.deviceNewer = false;
     }
 
-    private void free(Buffer b) {
-        clReleaseMemObject(b.mem);
-        deviceBytes -= b.bytes;
-    }
-
-    /** Frees the buffers of arrays the JVM has collected. */
-    private void expunge() {
-        for (Object ref; (ref = collected.poll()) != null; ) {
-            Buffer b = buffers.remove((ArrayKey) ref);
-            if (b != null) {
-                free(b);
-            }
-        }
+    @Override
+    protected void free(cl_mem buffer) {
+        clReleaseMemObject(buffer);
     }
 
     private OpenClException failure(String what, CLException e) {
@@ -564,27 +414,20 @@ public final class OpenClDevice implements Device {
                 || status == CL_OUT_OF_HOST_MEMORY;
         String message = (memory ? "out of device memory or resources on " : "OpenCL error on ") + name() + " ("
                 + info.name() + ") while " + what + ": " + CL.stringFor_errorCode(status)
-                + (memory ? "; the device holds " + deviceBytes + " bytes in " + buffers.size() + " buffers, global memory "
+                + (memory ? "; the device holds " + buffers.deviceBytes() + " bytes in " + buffers.count() + " buffers, global memory "
                 + info.globalMemBytes() + " bytes, largest buffer " + info.maxAllocBytes() + " bytes" : "");
         return new OpenClException(message, status, e);
+    }
+
+    @Override
+    protected void enter() {
+        ensureOpen();
     }
 
     private void ensureOpen() {
         if (closed) {
             throw new IllegalStateException("device " + name() + " is closed");
         }
-    }
-
-    private static long elementBytes(Object array) {
-        return switch (array) {
-            case float[] f -> 4;
-            case int[] i -> 4;
-            case long[] l -> 8;
-            case double[] d -> 8;
-            case null -> throw new IllegalArgumentException("array is null");
-            default -> throw new IllegalArgumentException("not an int, long, float or double array: "
-                    + array.getClass().getSimpleName());
-        };
     }
 
     private static Pointer pointer(Object array) {
@@ -597,53 +440,14 @@ public final class OpenClDevice implements Device {
         };
     }
 
-    private static String describe(Object array) {
-        return array.getClass().getComponentType().getSimpleName() + "[" + java.lang.reflect.Array.getLength(array) + "]";
-    }
-
-    private static void checkArray(CompiledKernel k, KernelParam param, Object a) {
-        boolean ok = switch (param.kind()) {
-            case FLOAT_ARRAY -> a instanceof float[];
-            case INT_ARRAY -> a instanceof int[];
-            case LONG_ARRAY -> a instanceof long[];
-            case DOUBLE_ARRAY -> a instanceof double[];
-            default -> false;
-        };
-        if (!ok) {
-            throw new IllegalArgumentException(k.displayName() + ": parameter " + param.name() + " is a "
-                    + param.kind() + ", got " + (a == null ? "null" : a.getClass().getSimpleName()));
+    /** A scalar argument, already checked and unboxed by {@link CompiledKernel#checkArguments}. */
+    private static void setScalar(cl_kernel kernel, int index, Object a) {
+        switch (a) {
+            case Integer v -> clSetKernelArg(kernel, index, Sizeof.cl_int, Pointer.to(new int[] {v}));
+            case Long v -> clSetKernelArg(kernel, index, Sizeof.cl_long, Pointer.to(new long[] {v}));
+            case Float v -> clSetKernelArg(kernel, index, Sizeof.cl_float, Pointer.to(new float[] {v}));
+            case Double v -> clSetKernelArg(kernel, index, Sizeof.cl_double, Pointer.to(new double[] {v}));
+            default -> throw new IllegalStateException("not a checked scalar: " + a);
         }
-    }
-
-    private static void setScalar(cl_kernel kernel, int index, CompiledKernel k, KernelParam param, Object a) {
-        switch (param.kind()) {
-            case INT -> {
-                int v = switch (a) {
-                    case Integer i -> i;
-                    case Boolean b -> b ? 1 : 0;
-                    case Short s -> s;
-                    case Byte b -> b;
-                    case Character c -> c;
-                    default -> throw badScalar(k, param, a);
-                };
-                clSetKernelArg(kernel, index, Sizeof.cl_int, Pointer.to(new int[] {v}));
-            }
-            case LONG -> clSetKernelArg(kernel, index, Sizeof.cl_long,
-                    Pointer.to(new long[] {a instanceof Long l ? l : throwBad(k, param, a)}));
-            case FLOAT -> clSetKernelArg(kernel, index, Sizeof.cl_float,
-                    Pointer.to(new float[] {a instanceof Float f ? f : throwBad(k, param, a)}));
-            case DOUBLE -> clSetKernelArg(kernel, index, Sizeof.cl_double,
-                    Pointer.to(new double[] {a instanceof Double d ? d : throwBad(k, param, a)}));
-            default -> throw badScalar(k, param, a);
-        }
-    }
-
-    private static <T> T throwBad(CompiledKernel k, KernelParam param, Object a) {
-        throw badScalar(k, param, a);
-    }
-
-    private static IllegalArgumentException badScalar(CompiledKernel k, KernelParam param, Object a) {
-        return new IllegalArgumentException(k.displayName() + ": parameter " + param.name() + " is a " + param.kind()
-                + ", got " + (a == null ? "null" : a.getClass().getSimpleName()));
     }
 }

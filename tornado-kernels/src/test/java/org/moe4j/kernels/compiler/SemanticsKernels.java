@@ -98,4 +98,22 @@ public final class SemanticsKernels {
         bits[i] = b;
         back[i] = Float.intBitsToFloat(b ^ 0x80000000);
     }
+
+    /** out[2i] = a/b, out[2i+1] = a%b, unguarded: on a device, division by 0 gives 0 (the JVM would throw). */
+    public static void divide(KernelContext ctx, int[] out, int[] a, int[] b, int n) {
+        int i = ctx.globalIdx;
+        if (i >= n) {
+            return;
+        }
+        out[2 * i] = a[i] / b[i];
+        out[2 * i + 1] = a[i] % b[i];
+    }
+
+    /** out[i] = a % b on floats (C's fmod: exact). */
+    public static void floatRemainder(KernelContext ctx, float[] out, float[] a, float[] b, int n) {
+        int i = ctx.globalIdx;
+        if (i < n) {
+            out[i] = a[i] % b[i];
+        }
+    }
 }

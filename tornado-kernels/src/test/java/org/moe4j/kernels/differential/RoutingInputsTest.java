@@ -1,4 +1,4 @@
-package org.moe4j.kernels.opencl;
+package org.moe4j.kernels.differential;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,7 +12,7 @@ import org.moe4j.kernels.lib.Dispatch;
 import org.moe4j.kernels.lib.Router;
 import org.moe4j.kernels.lib.RouterLoss;
 import org.moe4j.kernels.lib.Softmax;
-import org.moe4j.kernels.opencl.RoutingInputs.Plan;
+import org.moe4j.kernels.differential.RoutingInputs.Plan;
 
 /**
  * Runs without OpenCL: the inputs the differential cases feed the routing and dispatch kernels are
@@ -65,8 +65,8 @@ class RoutingInputsTest {
     @Test
     void theDifferentialCasesDropAssignmentsLeaveTokensEmptyAndHaveTies() {
         int[] combines = {0};
-        OpenClDifferentialTest.cases().filter(c -> c.kernel().equals("Dispatch.combine")).forEach(c -> {
-            int[] slot = (int[]) OpenClDifferentialTest.inputsOf(c)[4];
+        DifferentialCases.cases().filter(c -> c.kernel().equals("Dispatch.combine")).forEach(c -> {
+            int[] slot = (int[]) DifferentialCases.inputsOf(c)[4];
             combines[0]++;
             assertTrue(Arrays.stream(slot).anyMatch(x -> x < 0), c + ": nothing dropped");
             if (c.shape().startsWith("top-2")) {
@@ -80,9 +80,9 @@ class RoutingInputsTest {
         });
         assertEquals(3, combines[0]);
         int[] ties = {0};
-        OpenClDifferentialTest.cases().filter(c -> c.kernel().equals("Router.topK") && c.shape().contains("ties"))
+        DifferentialCases.cases().filter(c -> c.kernel().equals("Router.topK") && c.shape().contains("ties"))
                 .forEach(c -> {
-                    float[] probs = (float[]) OpenClDifferentialTest.inputsOf(c)[1];
+                    float[] probs = (float[]) DifferentialCases.inputsOf(c)[1];
                     int size = c.shape().contains("prototypes") ? 4 : 8;
                     assertTrue(hasTies(probs, size), c + ": no ties");
                     ties[0]++;

@@ -1,4 +1,4 @@
-package org.moe4j.kernels.opencl;
+package org.moe4j.kernels.differential;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
