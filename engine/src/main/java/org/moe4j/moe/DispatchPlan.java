@@ -29,6 +29,14 @@ public record DispatchPlan(int tokens, int experts, int perToken, int capacity, 
         return slotAssign;
     }
 
+    /** A device array holding {@code host}'s values. */
+    static int[] onDevice(Device device, int[] host) {
+        int[] array = device.allocateInts(host.length);
+        System.arraycopy(host, 0, array, 0, host.length);
+        device.copyToDevice(array);
+        return array;
+    }
+
     /** Assignments kept in total. */
     public long keptTotal(Device device) {
         device.copyToHost(kept);

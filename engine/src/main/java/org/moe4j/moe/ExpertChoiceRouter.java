@@ -33,20 +33,64 @@ public final class ExpertChoiceRouter implements ExpertRouter {
         return ExpertRouter.clampCapacity(tokens * capacityFactor / experts, tokens);
     }
 
+    /**
+     * Each expert takes its top-C tokens of the global batch: the ranks' probabilities are gathered
+     * (one process: its own), every rank ranks all tokens for every expert the same way, keeps its
+     * own tokens' assignments, and knows from whom the slots of its experts come.
+     */
     @Override
-    public DispatchPlan plan(Device device, Tensor probs, double capacityFactor) {
+    public Routed route(Device device, Tensor probs, double capacityFactor, TokenExchange exchange) {
         int n = probs.dim(0);
         probs.requireShape("router probabilities", n, experts);
-        int capacity = capacity(n, capacityFactor);
-        int[] choice = device.allocateInts(n * experts);
-        int[] slot = device.allocateInts(n * experts);
-        device.launch(Router.gridTokenExperts(n, experts), Router::expertChoice, choice, slot, probs.data(), n,
-                experts, capacity);
+        long[] tokens = exchange.tokenCounts(n);
+        int[] firstToken = new int[tokens.length + 1];
+        for (int q = 0; q < tokens.length; q++) {
+            firstToken[q + 1] = Math.toIntExact(firstToken[q] + tokens[q]);
+        }
+        int all = firstToken[tokens.length];
+        int capacity = capacity(all, capacityFactor);
+        float[] everyProb = exchange.allGatherRows(probs.toHost().data(), tokens, experts);
+        int[] everyChoice = device.allocateInts(all * experts);
+        int[] everySlot = device.allocateInts(all * experts);
+        device.launch(Router.gridTokenExperts(all, experts), Router::expertChoice, everyChoice, everySlot, everyProb,
+                all, experts, capacity);
+        int from = firstToken[exchange.rank()] * experts;
+        int[] choice = rows(device, everyChoice, from, n * experts);
+        int[] slot = rows(device, everySlot, from, n * experts);
+
+        int first = exchange.firstExpert(experts);
+        int local = exchange.localExperts(experts);
+        int[] sources = new int[local * capacity];
+        Arrays.fill(sources, -1);
+        device.copyToHost(everySlot);
+        for (int q = 0; q < tokens.length; q++) {
+            for (int t = firstToken[q]; t < firstToken[q + 1]; t++) {
+                for (int xl = 0; xl < local; xl++) {
+                    int s = everySlot[t * experts + first + xl];
+                    if (s >= 0) {
+                        sources[xl * capacity + s] = q;
+                    }
+                }
+            }
+        }
         // Each expert takes exactly C <= N tokens.
         int[] counts = device.allocateInts(experts);
         Arrays.fill(counts, capacity);
         device.copyToDevice(counts);
         int[] slotAssign = DispatchPlan.invert(device, choice, slot, n, experts, experts, capacity);
-        return new DispatchPlan(n, experts, experts, capacity, choice, slot, slotAssign, counts, counts);
+        DispatchPlan plan = new DispatchPlan(n, experts, experts, capacity, choice, slot, slotAssign, counts, counts);
+        return new Routed(plan, all, sources);
+    }
+
+    /** {@code length} values of {@code array} from {@code from}: the array itself when that is all of it. */
+    private static int[] rows(Device device, int[] array, int from, int length) {
+        if (from == 0 && length == array.length) {
+            return array;
+        }
+        device.copyToHost(array);
+        int[] part = device.allocateInts(length);
+        System.arraycopy(array, from, part, 0, length);
+        device.copyToDevice(part);
+        return part;
     }
 }

@@ -5,7 +5,8 @@ import org.moe4j.tensor.Tensor;
 
 /**
  * A routing family: how gate probabilities are formed (softmax over {@link #groups()} groups of
- * consecutive experts) and how tokens are assigned to experts and capacity slots.
+ * consecutive experts) and how tokens are assigned to experts and capacity slots. Routing is
+ * always of the global batch of all ranks ({@link TokenExchange}; one process is one rank).
  */
 public interface ExpertRouter {
 
@@ -19,11 +20,12 @@ public interface ExpertRouter {
     int capacity(int tokens, double capacityFactor);
 
     /**
-     * Routes {@code probs (N,E)} (softmax per group); runs on the device.
+     * Routes this rank's {@code probs (n,E)} (softmax per group) on the global batch; runs on the
+     * device, and exchanges counts (or, for expert choice, probabilities) with the other ranks.
      *
      * @param probs not modified
      */
-    DispatchPlan plan(Device device, Tensor probs, double capacityFactor);
+    Routed route(Device device, Tensor probs, double capacityFactor, TokenExchange exchange);
 
     /** Whether combine weights are renormalised over the kept experts. */
     default boolean renormalize() {
@@ -33,6 +35,16 @@ public interface ExpertRouter {
     /** Whether the load-balancing loss applies (it is 0 for expert choice). */
     default boolean balanceLoss() {
         return choicesPerGroup() > 0;
+    }
+
+    /**
+     * A routed pass on one rank.
+     *
+     * @param plan         this rank's tokens routed on the global batch: global capacity and slots, global counts
+     * @param globalTokens N, the tokens of all ranks
+     * @param slotSources  (E/W·C) the rank whose token fills each slot of this rank's experts, −1 for none
+     */
+    record Routed(DispatchPlan plan, int globalTokens, int[] slotSources) {
     }
 
     /** The router {@code config} names. */

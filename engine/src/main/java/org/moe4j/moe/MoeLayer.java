@@ -3,7 +3,6 @@ package org.moe4j.moe;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.moe4j.kernels.Device;
-import org.moe4j.kernels.lib.Router;
 import org.moe4j.nn.FeedForward;
 import org.moe4j.nn.Init;
 import org.moe4j.nn.LayerContext;
@@ -28,12 +27,14 @@ import org.moe4j.tensor.ops.Softmax;
  *
  * <p>Parameters: {@code router.weight (D,E)} and the experts' under {@code experts.}.
  *
- * <p>With {@link ExpertParallel} over W ranks, this rank holds experts {@code [r·E/W, (r+1)·E/W)}
- * (their parameters keep their names, with leading dimension E/W) and the router; the layer's
- * input is this rank's part of the global batch, and routing, capacity, auxiliary losses and
- * statistics are those of the global batch (see {@link ExpertExchange}). The auxiliary losses go on
- * the tape as this rank's share of the global losses, so that the sum over ranks of the objectives
- * is the single-process objective; {@link #lastStats()} holds the global statistics on every rank.
+ * <p>One sequence for any number of processes: route, plan, dispatch, exchange, experts, exchange
+ * back, combine. The layer's input is this rank's part of the global batch, and routing, capacity,
+ * auxiliary losses and statistics are those of the global batch ({@link TokenExchange}: with one
+ * process every exchange is the identity). With {@link ExpertParallel} over W ranks this rank holds
+ * experts {@code [r·E/W, (r+1)·E/W)} (their parameters keep their names, with leading dimension
+ * E/W) and the router. The auxiliary losses go on the tape as this rank's share of the global
+ * losses, so that the sum over ranks of the objectives is the single-process objective;
+ * {@link #lastStats()} holds the global statistics on every rank.
  */
 public final class MoeLayer implements FeedForward {
     private static final float DEFAULT_STD = 0.02f;
@@ -45,6 +46,7 @@ public final class MoeLayer implements FeedForward {
     private final Expert experts;
     private final JitterNoise jitterNoise;
     private final ExpertParallel parallel;
+    private final TokenExchange exchange;
     private RoutingStats lastStats;
     private DispatchPlan lastPlan;
 
@@ -72,10 +74,7 @@ public final class MoeLayer implements FeedForward {
         this.width = width;
         this.router = ExpertRouter.of(config);
         this.parallel = parallel != null && parallel.worldSize() > 1 ? parallel : null;
-        if (this.parallel != null && router.choicesPerGroup() == 0) {
-            throw new IllegalArgumentException("moe.router=" + config.router() + " is not supported with expert "
-                    + "parallelism (world size " + parallel.worldSize() + "): use topk, switch or prototype");
-        }
+        this.exchange = this.parallel == null ? LocalExchange.INSTANCE : new ExpertExchange(this.parallel);
         this.routerWeight = Init.normal(layer, std, width, config.experts());
         Expert all = Experts.create(config.expert(),
                 new ExpertShape(config.experts(), width, config.hidden(), std, residualStd), layer);
@@ -112,7 +111,7 @@ public final class MoeLayer implements FeedForward {
     }
 
     /**
-     * @param x (N,D) or (B,T,D); not modified
+     * @param x (N,D) or (B,T,D), this rank's tokens; not modified
      * @return the same shape as {@code x}
      */
     @Override
@@ -127,94 +126,67 @@ public final class MoeLayer implements FeedForward {
         Tensor flat = x.view(n, width);
         boolean training = tape.isTraining();
         double capacityFactor = training ? config.capacityFactor() : config.evalCapacityFactor();
-        if (parallel != null) {
-            return forwardSharded(tape, flat, training, capacityFactor).view(x.shape());
-        }
 
-        Tensor routerInput = training && config.jitter() > 0
-                ? Elementwise.multiply(tape, flat, jitterNoise.factors(device, 0, n, n)) : flat;
+        Tensor routerInput = training && config.jitter() > 0 ? Elementwise.multiply(tape, flat, noise(device, n)) : flat;
         Tensor logits = Linear.forward(tape, routerInput, routerWeight, null);
         Tensor probs = Softmax.softmax(tape, logits.view(n * groups, e / groups)).view(n, e);
-        DispatchPlan plan = router.plan(device, probs, capacityFactor);
-
-        Tensor weights = GateOps.combineWeights(tape, probs, plan, router.renormalize());
-        Tensor aux = router.balanceLoss()
-                ? GateOps.balanceLoss(tape, probs, plan, groups, router.choicesPerGroup())
-                : Tensor.zeros(device, false, 1);
-        Tensor z = GateOps.zLoss(tape, logits, groups);
-        tape.addLoss("aux_loss", aux, (float) config.auxLossCoef());
-        tape.addLoss("z_loss", z, (float) config.zLossCoef());
-
-        Tensor buffer = DispatchOps.dispatch(tape, flat, plan);
-        Tensor out = experts.forward(tape, buffer);
-        out.requireShape("output of expert " + config.expert(), e, plan.capacity(), width);
-        Tensor y = DispatchOps.combine(tape, out, weights, plan);
-
-        lastPlan = plan;
-        lastStats = stats(device, plan, probs, aux, z);
-        return y.view(x.shape());
-    }
-
-    /** {@link #forward} with experts on several ranks: flat (n,D) is this rank's part of the global batch. */
-    private Tensor forwardSharded(Tape tape, Tensor flat, boolean training, double capacityFactor) {
-        Device device = tape.device();
-        int n = flat.dim(0);
-        int e = config.experts();
-        int groups = router.groups();
-        int perGroup = router.choicesPerGroup();
-        int j = groups * perGroup;
-
-        Tensor routerInput = training && config.jitter() > 0
-                ? Elementwise.multiply(tape, flat, shardedNoise(device, n)) : flat;
-        Tensor logits = Linear.forward(tape, routerInput, routerWeight, null);
-        Tensor probs = Softmax.softmax(tape, logits.view(n * groups, e / groups)).view(n, e);
-        int[] choice = device.allocateInts(n * j);
-        device.launch(Router.gridTokens(n), Router::topK, choice, probs.data(), n, e, groups, perGroup);
-        device.copyToHost(choice);
-        ExpertExchange exchange = ExpertExchange.route(device, parallel, router, capacityFactor, choice, n, e, j);
-        DispatchPlan plan = exchange.globalPlan();
+        ExpertRouter.Routed routed = router.route(device, probs, capacityFactor, exchange);
+        DispatchPlan plan = routed.plan();
 
         // This rank's shares of the global losses: aux = G·Σ f·P with f over the global counts and P
         // = (1/N)·Σ p over the global tokens, so the share of n tokens is the local value (1/n
-        // normalisers) times (n/N)²; the z-loss share is the local mean times n/N.
-        double share = n / (double) Math.max(1, exchange.globalTokens());
+        // normalisers) times (n/N)²; the z-loss share is the local mean times n/N. One process: 1.
+        double share = n / (double) Math.max(1, routed.globalTokens());
         Tensor weights = GateOps.combineWeights(tape, probs, plan, router.renormalize());
-        Tensor aux = n > 0 ? GateOps.balanceLoss(tape, probs, plan, groups, perGroup) : Tensor.zeros(device, false, 1);
+        Tensor aux = router.balanceLoss() && n > 0
+                ? GateOps.balanceLoss(tape, probs, plan, groups, router.choicesPerGroup())
+                : Tensor.zeros(device, false, 1);
         Tensor z = n > 0 ? GateOps.zLoss(tape, logits, groups) : Tensor.zeros(device, false, 1);
         tape.addLoss("aux_loss", aux, (float) (config.auxLossCoef() * share * share));
         tape.addLoss("z_loss", z, (float) (config.zLossCoef() * share));
 
-        Tensor rows = DispatchOps.dispatch(tape, flat, exchange.sendPlan());
-        Tensor buffer = exchange.toExperts(tape, rows, parallel.localExperts(e));
+        TokenExchange.Pass pass = exchange.prepare(device, plan, routed.slotSources());
+        Tensor rows = DispatchOps.dispatch(tape, flat, pass.sendPlan());
+        Tensor buffer = pass.toExperts(tape, rows);
         Tensor out = experts.forward(tape, buffer);
-        out.requireShape("output of expert " + config.expert(), parallel.localExperts(e), plan.capacity(), width);
-        Tensor back = exchange.fromExperts(tape, out);
-        Tensor y = DispatchOps.combine(tape, back, weights, exchange.sendPlan());
+        out.requireShape("output of expert " + config.expert(), exchange.localExperts(e), plan.capacity(), width);
+        Tensor y = DispatchOps.combine(tape, pass.fromExperts(tape, out), weights, pass.sendPlan());
 
-        float[] sums = {
-            (float) RoutingStats.entropySum(probs.toHost().data(), n, e, groups),
-            (float) (aux.toHost().data()[0] * share * share),
-            (float) (z.toHost().data()[0] * share)};
-        parallel.group().allReduceSum(sums);
-        device.copyToHost(plan.chosen());
-        device.copyToHost(plan.kept());
         lastPlan = plan;
-        lastStats = RoutingStats.ofCounts(exchange.globalTokens(), plan.capacity(), plan.chosen(), plan.kept(),
-                exchange.globalTokens() > 0 ? sums[0] / ((double) exchange.globalTokens() * groups) : 0, sums[1],
-                sums[2]);
-        return y;
+        lastStats = stats(device, routed, probs, aux, z, share);
+        return y.view(x.shape());
     }
 
     /** This rank's rows of the global batch's jitter factors. */
-    private Tensor shardedNoise(Device device, int n) {
-        long[] counts = parallel.group().allGather(n);
+    private Tensor noise(Device device, int n) {
+        long[] counts = exchange.tokenCounts(n);
         long first = 0;
         long total = 0;
         for (int q = 0; q < counts.length; q++) {
-            first += q < parallel.rank() ? counts[q] : 0;
+            first += q < exchange.rank() ? counts[q] : 0;
             total += counts[q];
         }
         return jitterNoise.factors(device, first, n, total);
+    }
+
+    /** The global batch's statistics: counts every rank knows, sums the ranks add up. */
+    private RoutingStats stats(Device device, ExpertRouter.Routed routed, Tensor probs, Tensor aux, Tensor z,
+                               double share) {
+        DispatchPlan plan = routed.plan();
+        device.copyToHost(plan.chosen());
+        device.copyToHost(plan.kept());
+        device.copyToHost(plan.slot());
+        int n = plan.tokens();
+        int groups = router.groups();
+        boolean expertChoice = !router.balanceLoss();
+        double[] sums = exchange.sum(new double[] {
+            RoutingStats.entropySum(probs.toHost().data(), n, plan.experts(), groups),
+            aux.toHost().data()[0] * share * share,
+            z.toHost().data()[0] * share,
+            expertChoice ? RoutingStats.untouched(plan.slot(), n, plan.perToken()) : 0});
+        int tokens = routed.globalTokens();
+        return RoutingStats.of(tokens, plan.capacity(), plan.chosen(), plan.kept(), expertChoice ? (long) sums[3] : -1,
+                tokens > 0 ? sums[0] / ((double) tokens * groups) : 0, sums[1], sums[2]);
     }
 
     /** The expert parallelism this layer uses, or null when it holds all experts. */
@@ -253,14 +225,5 @@ public final class MoeLayer implements FeedForward {
     public void collectParameters(String prefix, Map<String, Tensor> into) {
         into.put(prefix + "router.weight", routerWeight);
         experts.collectParameters(prefix + "experts.", into);
-    }
-
-    private RoutingStats stats(Device device, DispatchPlan plan, Tensor probs, Tensor aux, Tensor z) {
-        device.copyToHost(plan.chosen());
-        device.copyToHost(plan.kept());
-        device.copyToHost(plan.slot());
-        return RoutingStats.of(plan.tokens(), plan.capacity(), plan.chosen(), plan.kept(), plan.slot(),
-                plan.perToken(), probs.toHost().data(), router.groups(), !router.balanceLoss(),
-                aux.toHost().data()[0], z.toHost().data()[0]);
     }
 }

@@ -38,7 +38,8 @@ public final class PrototypeRouter implements ExpertRouter {
     }
 
     @Override
-    public DispatchPlan plan(Device device, Tensor probs, double capacityFactor) {
-        return TopKRouter.plan(device, probs, experts, prototypes, 1, capacity(probs.dim(0), capacityFactor));
+    public Routed route(Device device, Tensor probs, double capacityFactor, TokenExchange exchange) {
+        return TopKRouter.route(device, probs, experts, prototypes, 1, tokens -> capacity(tokens, capacityFactor),
+                exchange);
     }
 }

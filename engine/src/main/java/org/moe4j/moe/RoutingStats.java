@@ -26,32 +26,16 @@ public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRou
                            double auxLoss, double zLoss) {
 
     /**
-     * Statistics of a routed pass, computed on the host.
+     * Statistics of a routed pass over the global batch, from the counts every rank knows and the
+     * sums the ranks added up.
      *
-     * @param routed       (E) before capacity
-     * @param kept         (E) after capacity
-     * @param slot         (N,J) the plan's slots, for tokens that no expert took
-     * @param probs        (N,E) gate probabilities, a softmax per group
-     * @param expertChoice whether drops count tokens (expert choice) rather than assignments
+     * @param routed        (E) assignments before capacity, every rank's
+     * @param kept          (E) after capacity
+     * @param untouched     tokens no expert took, for expert choice (whose drops count tokens); -1 otherwise
+     * @param routerEntropy mean entropy per (token, group)
      */
-    static RoutingStats of(int tokens, int capacity, int[] routed, int[] kept, int[] slot, int perToken,
-                           float[] probs, int groups, boolean expertChoice, double aux, double z) {
-        int e = routed.length;
-        return of(tokens, capacity, routed, kept, slot, perToken, expertChoice,
-                tokens > 0 ? entropySum(probs, tokens, e, groups) / ((double) tokens * groups) : 0, aux, z);
-    }
-
-    /**
-     * Statistics from counts already known and an entropy already averaged, for a layer whose tokens
-     * are spread over several ranks (top-k and prototyping only).
-     */
-    static RoutingStats ofCounts(int tokens, int capacity, int[] routed, int[] kept, double routerEntropy, double aux,
-                                 double z) {
-        return of(tokens, capacity, routed, kept, null, 0, false, routerEntropy, aux, z);
-    }
-
-    private static RoutingStats of(int tokens, int capacity, int[] routed, int[] kept, int[] slot, int perToken,
-                                   boolean expertChoice, double routerEntropy, double aux, double z) {
+    static RoutingStats of(int tokens, int capacity, int[] routed, int[] kept, long untouched, double routerEntropy,
+                           double aux, double z) {
         int e = routed.length;
         double[] before = new double[e];
         double[] after = new double[e];
@@ -73,21 +57,22 @@ public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRou
         variance /= e;
         double maxMean = mean > 0 ? max / mean : 0;
         double cv = mean > 0 ? Math.sqrt(variance) / mean : 0;
-        double drop;
-        if (expertChoice) {
-            int untouched = 0;
-            for (int t = 0; t < tokens; t++) {
-                boolean any = false;
-                for (int j = 0; j < perToken; j++) {
-                    any |= slot[t * perToken + j] >= 0;
-                }
-                untouched += any ? 0 : 1;
-            }
-            drop = tokens > 0 ? (double) untouched / tokens : 0;
-        } else {
-            drop = routedSum > 0 ? (routedSum - keptSum) / routedSum : 0;
-        }
+        double drop = untouched >= 0 ? (tokens > 0 ? (double) untouched / tokens : 0)
+                : routedSum > 0 ? (routedSum - keptSum) / routedSum : 0;
         return new RoutingStats(tokens, capacity, before, after, maxMean, cv, drop, routerEntropy, aux, z);
+    }
+
+    /** Tokens of {@code slot (N,J)} with no kept assignment. */
+    static long untouched(int[] slot, int n, int j) {
+        long none = 0;
+        for (int t = 0; t < n; t++) {
+            boolean any = false;
+            for (int r = 0; r < j; r++) {
+                any |= slot[t * j + r] >= 0;
+            }
+            none += any ? 0 : 1;
+        }
+        return none;
     }
 
     /** Sum over the {@code n·groups} (token, group) distributions of their entropy, in nats. */

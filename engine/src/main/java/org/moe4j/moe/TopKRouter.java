@@ -1,5 +1,6 @@
 package org.moe4j.moe;
 
+import java.util.function.IntUnaryOperator;
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.lib.Router;
 import org.moe4j.tensor.Tensor;
@@ -45,23 +46,39 @@ public final class TopKRouter implements ExpertRouter {
     }
 
     @Override
-    public DispatchPlan plan(Device device, Tensor probs, double capacityFactor) {
-        return plan(device, probs, experts, 1, k, capacity(probs.dim(0), capacityFactor));
+    public Routed route(Device device, Tensor probs, double capacityFactor, TokenExchange exchange) {
+        return route(device, probs, experts, 1, k, tokens -> capacity(tokens, capacityFactor), exchange);
     }
 
-    /** Top-{@code kPerGroup} in each of {@code groups} groups, then capacity in rank-major token order. */
-    static DispatchPlan plan(Device device, Tensor probs, int experts, int groups, int kPerGroup, int capacity) {
+    /**
+     * Top-{@code kPerGroup} in each of {@code groups} groups, then capacity in rank-major order over
+     * the global batch: this rank's counts go to every rank ({@link CountTable}), and the capacity
+     * kernel places this rank's assignments after the other ranks' ahead of them.
+     *
+     * @param capacity slots per expert for the global batch's token count
+     */
+    static Routed route(Device device, Tensor probs, int experts, int groups, int kPerGroup,
+                        IntUnaryOperator capacity, TokenExchange exchange) {
         int n = probs.dim(0);
         probs.requireShape("router probabilities", n, experts);
         int j = groups * kPerGroup;
         int[] choice = device.allocateInts(n * j);
+        int[] counts = device.allocateInts(j * experts);
+        device.launch(Router.gridTokens(n), Router::topK, choice, probs.data(), n, experts, groups, kPerGroup);
+        device.launch(Router.gridExperts(experts), Router::countChoices, counts, choice, n, experts, j);
+        device.copyToHost(counts);
+        CountTable table = new CountTable(exchange.allGather(CountTable.block(n, counts)), exchange.worldSize(),
+                exchange.rank(), j, experts);
+        int c = capacity.applyAsInt(table.globalTokens());
         int[] slot = device.allocateInts(n * j);
         int[] chosen = device.allocateInts(experts);
         int[] kept = device.allocateInts(experts);
-        device.launch(Router.gridTokens(n), Router::topK, choice, probs.data(), n, experts, groups, kPerGroup);
-        device.launch(Router.gridExperts(experts), Router::assignCapacity, slot, chosen, kept, choice, n, experts, j,
-                capacity);
-        int[] slotAssign = DispatchPlan.invert(device, choice, slot, n, experts, j, capacity);
-        return new DispatchPlan(n, experts, j, capacity, choice, slot, slotAssign, chosen, kept);
+        device.launch(Router.gridExperts(experts), Router::assignCapacity, slot, chosen, kept, choice,
+                DispatchPlan.onDevice(device, table.others()), DispatchPlan.onDevice(device, table.otherTotals()), n,
+                experts, j, c);
+        int[] slotAssign = DispatchPlan.invert(device, choice, slot, n, experts, j, c);
+        DispatchPlan plan = new DispatchPlan(n, experts, j, c, choice, slot, slotAssign, chosen, kept);
+        return new Routed(plan, table.globalTokens(),
+                table.slotSources(exchange.firstExpert(experts), exchange.localExperts(experts), c));
     }
 }

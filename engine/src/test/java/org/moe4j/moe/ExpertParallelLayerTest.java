@@ -51,6 +51,17 @@ class ExpertParallelLayerTest {
     }
 
     @Test
+    void expertChoiceOverTwoRanksWithUnevenTokensEqualsOneProcess() throws Exception {
+        // Each expert takes its top-C tokens of the global batch, from either rank.
+        check(MoeTesting.config("expert_choice", 4, 1, 0.75, F), new int[] {11, 5}, false);
+    }
+
+    @Test
+    void expertChoiceWithARankWithoutTokensTakesPart() throws Exception {
+        check(MoeTesting.config("expert_choice", 4, 1, 1.0, F), new int[] {0, 9}, false);
+    }
+
+    @Test
     void aRankWithNoTokensTakesPart() throws Exception {
         check(MoeTesting.config("topk", 4, 2, 1.0, F), new int[] {10, 0}, false);
     }

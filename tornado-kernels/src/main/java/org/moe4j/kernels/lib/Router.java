@@ -78,35 +78,66 @@ public final class Router {
     }
 
     /**
-     * One work-item fills the capacity of expert {@code x}: it scans the assignments choice rank by
-     * choice rank ({@code j} outer) and token by token within a rank, gives the first {@code capacity}
-     * assignments to expert x the slots 0, 1, ... and drops the rest.
+     * One work-item counts expert {@code x}'s assignments by choice rank: what a rank tells the
+     * others before capacity is assigned.
      *
      * <pre>
-     * slot   (N,J)  written where choice == x: the slot, or −1 when dropped
-     * chosen (E)    written: chosen[x] = assignments to x before capacity
-     * kept   (E)    written: kept[x] = min(chosen[x], capacity)
+     * counts (J,E)  written: counts[r·E + x] = tokens whose choice of rank r is x
      * choice (N,J)
      * </pre>
      */
-    public static void assignCapacity(KernelContext ctx, int[] slot, int[] chosen, int[] kept, int[] choice, int n,
-                                      int e, int j, int capacity) {
+    public static void countChoices(KernelContext ctx, int[] counts, int[] choice, int n, int e, int j) {
         int x = ctx.globalIdx;
         if (x >= e) {
             return;
         }
-        int count = 0;
         for (int r = 0; r < j; r++) {
+            int count = 0;
+            for (int t = 0; t < n; t++) {
+                count += choice[t * j + r] == x ? 1 : 0;
+            }
+            counts[r * e + x] = count;
+        }
+    }
+
+    /**
+     * One work-item fills the capacity of expert {@code x} with this rank's assignments, in the
+     * priority order of the whole batch: choice rank by choice rank ({@code r} outer), token by
+     * token within a rank, ranks of the batch in rank order. The assignments of the other ranks
+     * that come before this rank's of choice rank r are {@code others[r·E + x]} (all zero in one
+     * process); this rank's take the slots after them, and those at or past {@code capacity} are
+     * dropped.
+     *
+     * <pre>
+     * slot        (N,J)  written where choice == x: the slot, or −1 when dropped
+     * chosen      (E)    written: chosen[x] = assignments to x before capacity, every rank's
+     * kept        (E)    written: kept[x] = min(chosen[x], capacity)
+     * choice      (N,J)
+     * others      (J,E)  the other ranks' assignments to x ahead of this rank's of each choice rank
+     * otherTotals (E)    the other ranks' assignments to x
+     * </pre>
+     */
+    public static void assignCapacity(KernelContext ctx, int[] slot, int[] chosen, int[] kept, int[] choice,
+                                      int[] others, int[] otherTotals, int n, int e, int j, int capacity) {
+        int x = ctx.globalIdx;
+        if (x >= e) {
+            return;
+        }
+        int mine = 0;
+        for (int r = 0; r < j; r++) {
+            int first = others[r * e + x];
             for (int t = 0; t < n; t++) {
                 int at = t * j + r;
                 if (choice[at] == x) {
-                    slot[at] = count < capacity ? count : -1;
-                    count++;
+                    int s = first + mine;
+                    slot[at] = s < capacity ? s : -1;
+                    mine++;
                 }
             }
         }
-        chosen[x] = count;
-        kept[x] = Math.min(count, capacity);
+        int all = mine + otherTotals[x];
+        chosen[x] = all;
+        kept[x] = Math.min(all, capacity);
     }
 
     /**

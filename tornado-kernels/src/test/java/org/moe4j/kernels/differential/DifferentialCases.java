@@ -308,11 +308,17 @@ public final class DifferentialCases {
             int e = k.e();
             c.add(exact("Router.topK", k.toString(), r -> new Object[] {ints(r, n * k.j(), -9, -1), k.probs(k.logits(r))},
                     (d, a) -> d.launch(Router.gridTokens(n), Router::topK, (int[]) a[0], f(a[1]), n, e, k.groups(), k.kPerGroup())));
+            c.add(exact("Router.countChoices", k.toString(), r -> {
+                Plan p = k.plan(k.probs(k.logits(r)));
+                return new Object[] {ints(r, k.j() * e, -9, -1), p.choice()};
+            }, (d, a) -> d.launch(Router.gridExperts(e), Router::countChoices, (int[]) a[0], (int[]) a[1], n, e, k.j())));
+            // Other ranks' assignments ahead of this one's: the slots start past them, some past capacity.
             c.add(exact("Router.assignCapacity", k.toString(), r -> {
                 Plan p = k.plan(k.probs(k.logits(r)));
-                return new Object[] {ints(r, n * k.j(), -9, -1), ints(r, e, -9, -1), ints(r, e, -9, -1), p.choice()};
+                return new Object[] {ints(r, n * k.j(), -9, -1), ints(r, e, -9, -1), ints(r, e, -9, -1), p.choice(),
+                    ints(r, k.j() * e, 0, k.capacity()), ints(r, e, 0, 2 * k.capacity())};
             }, (d, a) -> d.launch(Router.gridExperts(e), Router::assignCapacity, (int[]) a[0], (int[]) a[1], (int[]) a[2],
-                    (int[]) a[3], n, e, k.j(), k.capacity())));
+                    (int[]) a[3], (int[]) a[4], (int[]) a[5], n, e, k.j(), k.capacity())));
             c.add(exact("RouterLoss.auxLoss", k.toString(), r -> {
                 float[] probs = k.probs(k.logits(r));
                 return new Object[] {new float[1], probs, k.plan(probs).chosen()};

@@ -50,7 +50,8 @@ class RoutingInputsTest {
                 int[] slot = new int[n * j];
                 int[] chosen = new int[e];
                 int[] kept = new int[e];
-                device.launch(Router.gridExperts(e), Router::assignCapacity, slot, chosen, kept, choice, n, e, j, capacity);
+                device.launch(Router.gridExperts(e), Router::assignCapacity, slot, chosen, kept, choice, new int[j * e],
+                        new int[e], n, e, j, capacity);
                 assertArrayEquals(plan.slot(), slot);
                 assertArrayEquals(plan.chosen(), chosen);
                 assertArrayEquals(invert(device, plan), plan.slotAssign());

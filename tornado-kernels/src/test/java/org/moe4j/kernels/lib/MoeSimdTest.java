@@ -43,7 +43,8 @@ class MoeSimdTest {
         int[] choice = new int[N * J];
         int[] slot = new int[N * J];
         device.launch(Router.gridTokens(N), Router::topK, choice, probs, N, E, 1, J);
-        device.launch(Router.gridExperts(E), Router::assignCapacity, slot, new int[E], new int[E], choice, N, E, J, C);
+        device.launch(Router.gridExperts(E), Router::assignCapacity, slot, new int[E], new int[E], choice, new int[J * E],
+                new int[E], N, E, J, C);
         int[] slotAssign = new int[E * C];
         device.launch(Dispatch.grid(E * C), Dispatch::fillInts, slotAssign, -1, E * C);
         device.launch(Dispatch.grid(N * J), Dispatch::invertSlots, slotAssign, choice, slot, N, J, C);

@@ -28,6 +28,26 @@ class RouterTest {
     }
 
     @Test
+    void anotherRanksAssignmentsAheadTakeTheFirstSlots() {
+        try (JvmDevice device = new JvmDevice(2, true)) {
+            // The same routing as below, but other ranks hold 1 first choice of expert 0 ahead of
+            // this rank's, 2 second choices of expert 0 and 1 of expert 1 (6 assignments in all to 0, 1 to 1).
+            int[] choice = {1, 0, 1, 0, 0, 2, 0, 1};
+            int[] slot = new int[8];
+            int[] chosen = new int[3];
+            int[] kept = new int[3];
+            int[] others = {1, 0, 0, 3, 1, 0};
+            device.launch(Router.gridExperts(3), Router::assignCapacity, slot, chosen, kept, choice, others,
+                    new int[] {6, 1, 0}, 4, 3, 2, 3);
+            // Expert 0: first choices of tokens 2, 3 get slots 1, 2; the second choices start at 3 + 2 = 5: dropped.
+            // Expert 1: first choices of tokens 0, 1 get 0, 1; the second choice of token 3 starts at 1 + 2 = 3: dropped.
+            assertArrayEquals(new int[] {0, -1, 1, -1, 1, 0, 2, -1}, slot);
+            assertArrayEquals(new int[] {10, 4, 1}, chosen);
+            assertArrayEquals(new int[] {3, 3, 1}, kept);
+        }
+    }
+
+    @Test
     void capacityTakesAllFirstChoicesBeforeSecondChoices() {
         try (JvmDevice device = new JvmDevice(2, true)) {
             // 4 tokens, top-2 over 3 experts, capacity 2. Expert 0: first choice of tokens 2 and 3,
@@ -36,10 +56,14 @@ class RouterTest {
             int[] slot = new int[8];
             int[] chosen = new int[3];
             int[] kept = new int[3];
-            device.launch(Router.gridExperts(3), Router::assignCapacity, slot, chosen, kept, choice, 4, 3, 2, 2);
+            device.launch(Router.gridExperts(3), Router::assignCapacity, slot, chosen, kept, choice, new int[6],
+                    new int[3], 4, 3, 2, 2);
             assertArrayEquals(new int[] {0, -1, 1, -1, 0, 0, 1, -1}, slot);
             assertArrayEquals(new int[] {4, 3, 1}, chosen);
             assertArrayEquals(new int[] {2, 2, 1}, kept);
+            int[] counts = new int[6];
+            device.launch(Router.gridExperts(3), Router::countChoices, counts, choice, 4, 3, 2);
+            assertArrayEquals(new int[] {2, 2, 0, 2, 1, 1}, counts, "(J,E): first choices, then second");
             int[] slotAssign = new int[6];
             device.launch(Dispatch.grid(6), Dispatch::fillInts, slotAssign, -1, 6);
             device.launch(Dispatch.grid(8), Dispatch::invertSlots, slotAssign, choice, slot, 4, 2, 2);
