@@ -28,7 +28,7 @@ final class InspectCommand implements Callable<Integer> {
         System.out.println("config " + ConfigLoader.toJson(checkpoint.config()));
         Map<String, Long> sizes = new LinkedHashMap<>();
         checkpoint.tensors().forEach((name, entry) -> {
-            if (!name.startsWith("optimizer.")) {
+            if (Checkpoint.isParameter(name)) {
                 System.out.printf("  %-40s %-16s %,10d%n", name, Arrays.toString(entry.shape()), entry.numel());
                 sizes.put(name, (long) entry.numel());
             }

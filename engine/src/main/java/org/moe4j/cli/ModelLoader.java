@@ -13,6 +13,7 @@ final class ModelLoader {
     static GptModel load(Checkpoint checkpoint, Device device) throws IOException {
         GptModel model = new GptModel(checkpoint.config().model(), device, checkpoint.config().seed());
         checkpoint.restoreParameters(model.parameters());
+        checkpoint.restoreBuffers(model.buffers());
         return model;
     }
 }

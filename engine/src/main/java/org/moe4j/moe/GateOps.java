@@ -16,25 +16,25 @@ public final class GateOps {
     }
 
     /**
-     * Combine weights {@code (N,J)}: the probability of each kept assignment, 0 for a dropped one,
-     * optionally renormalised over the token's kept assignments.
+     * Combine weights {@code (N,J)}: the score of each kept assignment, 0 for a dropped one; with
+     * {@code normalize} ({@code Router.WEIGHTS_*}) divided by the sum over the token's kept or
+     * chosen assignments.
      *
      * @param probs (N,E); not modified
      */
-    public static Tensor combineWeights(Tape tape, Tensor probs, DispatchPlan plan, boolean renormalize) {
+    public static Tensor combineWeights(Tape tape, Tensor probs, DispatchPlan plan, int normalize) {
         int n = plan.tokens();
         int e = plan.experts();
         int j = plan.perToken();
         probs.requireShape("router probabilities", n, e);
-        int renorm = renormalize ? 1 : 0;
         boolean recorded = tape.needsGrad(probs);
         Tensor weights = tape.output(recorded, n, j);
         Device device = tape.device();
         device.launch(Router.gridTokens(n), Router::combineWeights, weights.data(), probs.data(), plan.choice(),
-                plan.slot(), n, e, j, renorm);
+                plan.slot(), n, e, j, normalize);
         if (recorded) {
             tape.record(() -> device.launch(Router.gridTokens(n), Router::combineWeightsBackward, probs.grad(),
-                    weights.grad(), weights.data(), probs.data(), plan.choice(), plan.slot(), n, e, j, renorm));
+                    weights.grad(), weights.data(), probs.data(), plan.choice(), plan.slot(), n, e, j, normalize));
         }
         return weights;
     }
@@ -59,6 +59,52 @@ public final class GateOps {
                     aux.grad(), plan.chosen(), n, e, groups, choicesPerGroup));
         }
         return aux;
+    }
+
+    /**
+     * The sequence-wise load-balancing loss, a scalar: the mean over the {@code N/T} sequences of
+     * {@link #balanceLoss} within each (see {@link RouterLoss#auxLossSequence}).
+     *
+     * @param probs (N,E), N a multiple of {@code seqLen}; not modified
+     */
+    public static Tensor sequenceBalanceLoss(Tape tape, Tensor probs, DispatchPlan plan, int groups,
+                                             int choicesPerGroup, int seqLen) {
+        int n = plan.tokens();
+        int e = plan.experts();
+        probs.requireShape("router probabilities", n, e);
+        if (n % seqLen != 0) {
+            throw new IllegalArgumentException(n + " tokens are not whole sequences of " + seqLen);
+        }
+        boolean recorded = tape.needsGrad(probs);
+        Tensor aux = tape.output(recorded, 1);
+        Device device = tape.device();
+        device.launch(RouterLoss.gridScalar(), RouterLoss::auxLossSequence, aux.data(), probs.data(), plan.choice(), n,
+                e, groups, choicesPerGroup, seqLen);
+        if (recorded) {
+            tape.record(() -> device.launch(RouterLoss.gridElements(n, e), RouterLoss::auxLossSequenceBackward,
+                    probs.grad(), aux.grad(), plan.choice(), n, e, groups, choicesPerGroup, seqLen));
+        }
+        return aux;
+    }
+
+    /**
+     * Each token's scores divided by their sum, {@code (N,E)}: the distribution sigmoid scores give
+     * the load-balancing loss and the statistics.
+     *
+     * @param scores (N,E), positive; not modified
+     */
+    public static Tensor normalizeRows(Tape tape, Tensor scores) {
+        int n = scores.dim(0);
+        int e = scores.dim(1);
+        boolean recorded = tape.needsGrad(scores);
+        Tensor out = tape.output(recorded, n, e);
+        Device device = tape.device();
+        device.launch(Router.gridTokens(n), Router::normalizeRows, out.data(), scores.data(), n, e);
+        if (recorded) {
+            tape.record(() -> device.launch(Router.gridTokens(n), Router::normalizeRowsBackward, scores.grad(),
+                    out.grad(), out.data(), scores.data(), n, e));
+        }
+        return out;
     }
 
     /**

@@ -1,14 +1,17 @@
 package org.moe4j.moe;
 
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.moe4j.kernels.Device;
+import org.moe4j.kernels.lib.Router;
 import org.moe4j.nn.FeedForward;
 import org.moe4j.nn.Init;
 import org.moe4j.nn.LayerContext;
 import org.moe4j.random.SplitMix64;
 import org.moe4j.tensor.Tape;
 import org.moe4j.tensor.Tensor;
+import org.moe4j.tensor.ops.Activations;
 import org.moe4j.tensor.ops.Elementwise;
 import org.moe4j.tensor.ops.Linear;
 import org.moe4j.tensor.ops.Softmax;
@@ -47,6 +50,12 @@ public final class MoeLayer implements FeedForward {
     private final JitterNoise jitterNoise;
     private final ExpertParallel parallel;
     private final TokenExchange exchange;
+    /** Null without shared experts. */
+    private final SharedExperts shared;
+    /** (E) the selection bias of bias balancing, a buffer saved in checkpoints; null without it. */
+    private final Tensor balanceBias;
+    /** Every rank's assignments per expert before capacity in the last training pass: what the bias follows. */
+    private int[] lastTrainingLoads;
     private RoutingStats lastStats;
     private DispatchPlan lastPlan;
 
@@ -80,6 +89,8 @@ public final class MoeLayer implements FeedForward {
                 new ExpertShape(config.experts(), width, config.hidden(), std, residualStd), layer);
         this.experts = this.parallel == null ? all : shard(all, config, width, std, residualStd, layer, this.parallel);
         this.jitterNoise = new JitterNoise(layer.random().split(), config.jitter(), width);
+        this.shared = config.sharedExperts() > 0 ? new SharedExperts(config, width, std, residualStd, layer) : null;
+        this.balanceBias = config.balance().equals("bias") ? Tensor.zeros(layer.device(), false, config.experts()) : null;
     }
 
     /** This rank's experts: a copy of rows {@code [first, first + E/W)} of every expert parameter. */
@@ -111,7 +122,8 @@ public final class MoeLayer implements FeedForward {
     }
 
     /**
-     * @param x (N,D) or (B,T,D), this rank's tokens; not modified
+     * @param x (N,D) or (B,T,D), this rank's tokens (whole sequences of T for the sequence-wise loss);
+     *          not modified
      * @return the same shape as {@code x}
      */
     @Override
@@ -126,23 +138,31 @@ public final class MoeLayer implements FeedForward {
         Tensor flat = x.view(n, width);
         boolean training = tape.isTraining();
         double capacityFactor = training ? config.capacityFactor() : config.evalCapacityFactor();
+        boolean sigmoid = config.gate().equals("sigmoid");
 
         Tensor routerInput = training && config.jitter() > 0 ? Elementwise.multiply(tape, flat, noise(device, n)) : flat;
         Tensor logits = Linear.forward(tape, routerInput, routerWeight, null);
-        Tensor probs = Softmax.softmax(tape, logits.view(n * groups, e / groups)).view(n, e);
-        ExpertRouter.Routed routed = router.route(device, probs, capacityFactor, exchange);
+        Tensor probs = sigmoid ? Activations.sigmoid(tape, logits)
+                : Softmax.softmax(tape, logits.view(n * groups, e / groups)).view(n, e);
+        // The distribution the balance loss and the statistics see: the softmax, or the sigmoid scores normalised.
+        Tensor distribution = sigmoid ? GateOps.normalizeRows(tape, probs) : probs;
+        ExpertRouter.Routed routed = router.route(device, selectionScores(device, probs, n), capacityFactor, exchange);
         DispatchPlan plan = routed.plan();
 
         // This rank's shares of the global losses: aux = G·Σ f·P with f over the global counts and P
         // = (1/N)·Σ p over the global tokens, so the share of n tokens is the local value (1/n
-        // normalisers) times (n/N)²; the z-loss share is the local mean times n/N. One process: 1.
+        // normalisers) times (n/N)²; a mean over tokens or over whole sequences, times n/N. One process: 1.
         double share = n / (double) Math.max(1, routed.globalTokens());
-        Tensor weights = GateOps.combineWeights(tape, probs, plan, router.renormalize());
-        Tensor aux = router.balanceLoss() && n > 0
-                ? GateOps.balanceLoss(tape, probs, plan, groups, router.choicesPerGroup())
-                : Tensor.zeros(device, false, 1);
+        Tensor weights = GateOps.combineWeights(tape, probs, plan, sigmoid ? Router.WEIGHTS_OVER_CHOSEN
+                : router.renormalize() ? Router.WEIGHTS_OVER_KEPT : Router.WEIGHTS_RAW);
+        boolean bySequence = config.auxScope().equals("sequence");
+        Tensor aux = !router.balanceLoss() || n == 0 ? Tensor.zeros(device, false, 1)
+                : bySequence ? GateOps.sequenceBalanceLoss(tape, distribution, plan, groups, router.choicesPerGroup(),
+                        x.rank() == 3 ? x.dim(1) : n)
+                : GateOps.balanceLoss(tape, distribution, plan, groups, router.choicesPerGroup());
         Tensor z = n > 0 ? GateOps.zLoss(tape, logits, groups) : Tensor.zeros(device, false, 1);
-        tape.addLoss("aux_loss", aux, (float) (config.auxLossCoef() * share * share));
+        double auxShare = bySequence ? share : share * share;
+        tape.addLoss("aux_loss", aux, (float) (config.auxLossCoef() * auxShare));
         tape.addLoss("z_loss", z, (float) (config.zLossCoef() * share));
 
         TokenExchange.Pass pass = exchange.prepare(device, plan, routed.slotSources());
@@ -151,10 +171,59 @@ public final class MoeLayer implements FeedForward {
         Tensor out = experts.forward(tape, buffer);
         out.requireShape("output of expert " + config.expert(), exchange.localExperts(e), plan.capacity(), width);
         Tensor y = DispatchOps.combine(tape, pass.fromExperts(tape, out), weights, pass.sendPlan());
+        if (shared != null) {
+            y = Elementwise.add(tape, y, shared.forward(tape, flat));
+        }
 
         lastPlan = plan;
-        lastStats = stats(device, routed, probs, aux, z, share);
+        lastStats = stats(device, routed, distribution, aux, z, share, auxShare);
+        if (training) {
+            lastTrainingLoads = plan.chosen().clone();
+        }
         return y.view(x.shape());
+    }
+
+    /**
+     * The scores experts are selected by: the gate scores, plus the balance bias, within the token's
+     * best groups. Not differentiated: the combine weights use the gate scores.
+     */
+    private Tensor selectionScores(Device device, Tensor probs, int n) {
+        int e = config.experts();
+        float[] scores = probs.data();
+        if (balanceBias != null) {
+            float[] biased = device.allocateFloats(n * e);
+            device.launch(Router.gridTokens(n), Router::biasScores, biased, scores, balanceBias.data(), n, e);
+            scores = biased;
+        }
+        if (config.routeGroups() > 1) {
+            float[] grouped = device.allocateFloats(n * e);
+            device.launch(Router.gridTokenGroups(n, config.routeGroups()), Router::maskGroups, grouped, scores, n, e,
+                    config.routeGroups(), config.topGroups());
+            scores = grouped;
+        }
+        return scores == probs.data() ? probs : Tensor.of(device, false, scores, n, e);
+    }
+
+    /**
+     * Bias balancing, after a training step: every expert's selection bias moves by
+     * {@code γ·sign(mean load − load)}, the loads being every rank's assignments before capacity in
+     * the last training pass (so every rank moves it the same way). Nothing without bias balancing.
+     */
+    public void updateBalanceBias() {
+        if (balanceBias == null || lastTrainingLoads == null) {
+            return;
+        }
+        double mean = Arrays.stream(lastTrainingLoads).average().orElse(0);
+        float[] bias = balanceBias.toHost().data();
+        for (int x = 0; x < bias.length; x++) {
+            bias[x] += (float) (config.biasUpdateRate() * Math.signum(mean - lastTrainingLoads[x]));
+        }
+        balanceBias.toDevice();
+    }
+
+    /** The selection bias of bias balancing {@code (E)}, or null without it. */
+    public Tensor balanceBias() {
+        return balanceBias;
     }
 
     /** This rank's rows of the global batch's jitter factors. */
@@ -170,23 +239,28 @@ public final class MoeLayer implements FeedForward {
     }
 
     /** The global batch's statistics: counts every rank knows, sums the ranks add up. */
-    private RoutingStats stats(Device device, ExpertRouter.Routed routed, Tensor probs, Tensor aux, Tensor z,
-                               double share) {
+    private RoutingStats stats(Device device, ExpertRouter.Routed routed, Tensor distribution, Tensor aux, Tensor z,
+                               double share, double auxShare) {
         DispatchPlan plan = routed.plan();
         device.copyToHost(plan.chosen());
         device.copyToHost(plan.kept());
         device.copyToHost(plan.slot());
+        device.copyToHost(plan.choice());
         int n = plan.tokens();
         int groups = router.groups();
         boolean expertChoice = !router.balanceLoss();
         double[] sums = exchange.sum(new double[] {
-            RoutingStats.entropySum(probs.toHost().data(), n, plan.experts(), groups),
-            aux.toHost().data()[0] * share * share,
+            RoutingStats.entropySum(distribution.toHost().data(), n, plan.experts(), groups),
+            aux.toHost().data()[0] * auxShare,
             z.toHost().data()[0] * share,
-            expertChoice ? RoutingStats.untouched(plan.slot(), n, plan.perToken()) : 0});
+            expertChoice ? RoutingStats.untouched(plan.slot(), n, plan.perToken()) : 0,
+            RoutingStats.destinations(plan.choice(), plan.slot(), n, plan.perToken(),
+                    plan.experts() / config.routeGroups())});
         int tokens = routed.globalTokens();
+        double perToken = tokens > 0 ? 1.0 / tokens : 0;
         return RoutingStats.of(tokens, plan.capacity(), plan.chosen(), plan.kept(), expertChoice ? (long) sums[3] : -1,
-                tokens > 0 ? sums[0] / ((double) tokens * groups) : 0, sums[1], sums[2]);
+                sums[0] * perToken / groups, sums[1], sums[2], sums[4] * perToken,
+                balanceBias == null ? null : balanceBias.toHost().data());
     }
 
     /** The expert parallelism this layer uses, or null when it holds all experts. */
@@ -225,5 +299,8 @@ public final class MoeLayer implements FeedForward {
     public void collectParameters(String prefix, Map<String, Tensor> into) {
         into.put(prefix + "router.weight", routerWeight);
         experts.collectParameters(prefix + "experts.", into);
+        if (shared != null) {
+            shared.collectParameters(prefix + "shared.", into);
+        }
     }
 }

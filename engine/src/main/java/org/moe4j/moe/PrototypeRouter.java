@@ -39,7 +39,6 @@ public final class PrototypeRouter implements ExpertRouter {
 
     @Override
     public Routed route(Device device, Tensor probs, double capacityFactor, TokenExchange exchange) {
-        return TopKRouter.route(device, probs, experts, prototypes, 1, tokens -> capacity(tokens, capacityFactor),
-                exchange);
+        return TopKRouter.route(device, probs, experts, prototypes, 1, this, capacityFactor, exchange);
     }
 }

@@ -20,10 +20,15 @@ import java.util.Map;
  *                               router's probability distribution
  * @param auxLoss                load-balancing loss (0 for expert choice)
  * @param zLoss                  router z-loss
+ * @param slotUse                kept assignments over the E·C slots the experts compute (padding cost)
+ * @param destinationsPerToken   mean over tokens of the distinct expert groups ({@code route_groups}) a
+ *                               token's kept assignments go to: what crosses nodes when a group is a node
+ * @param balanceBias            (E) the selection bias of bias balancing; null without it
  */
 public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRouted, double[] tokensPerExpert,
                            double maxMeanLoad, double loadCv, double dropFraction, double routerEntropy,
-                           double auxLoss, double zLoss) {
+                           double auxLoss, double zLoss, double slotUse, double destinationsPerToken,
+                           double[] balanceBias) {
 
     /**
      * Statistics of a routed pass over the global batch, from the counts every rank knows and the
@@ -35,7 +40,7 @@ public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRou
      * @param routerEntropy mean entropy per (token, group)
      */
     static RoutingStats of(int tokens, int capacity, int[] routed, int[] kept, long untouched, double routerEntropy,
-                           double aux, double z) {
+                           double aux, double z, double destinationsPerToken, float[] balanceBias) {
         int e = routed.length;
         double[] before = new double[e];
         double[] after = new double[e];
@@ -59,7 +64,36 @@ public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRou
         double cv = mean > 0 ? Math.sqrt(variance) / mean : 0;
         double drop = untouched >= 0 ? (tokens > 0 ? (double) untouched / tokens : 0)
                 : routedSum > 0 ? (routedSum - keptSum) / routedSum : 0;
-        return new RoutingStats(tokens, capacity, before, after, maxMean, cv, drop, routerEntropy, aux, z);
+        double slotUse = capacity > 0 ? keptSum / ((double) e * capacity) : 0;
+        double[] bias = null;
+        if (balanceBias != null) {
+            bias = new double[balanceBias.length];
+            for (int x = 0; x < bias.length; x++) {
+                bias[x] = balanceBias[x];
+            }
+        }
+        return new RoutingStats(tokens, capacity, before, after, maxMean, cv, drop, routerEntropy, aux, z, slotUse,
+                destinationsPerToken, bias);
+    }
+
+    /** Sum over tokens of the distinct groups of {@code groupSize} experts their kept assignments go to. */
+    static long destinations(int[] choice, int[] slot, int n, int j, int groupSize) {
+        long total = 0;
+        for (int t = 0; t < n; t++) {
+            for (int r = 0; r < j; r++) {
+                int a = t * j + r;
+                if (slot[a] < 0) {
+                    continue;
+                }
+                boolean seen = false;
+                for (int q = 0; q < r; q++) {
+                    int b = t * j + q;
+                    seen |= slot[b] >= 0 && choice[b] / groupSize == choice[a] / groupSize;
+                }
+                total += seen ? 0 : 1;
+            }
+        }
+        return total;
     }
 
     /** Tokens of {@code slot (N,J)} with no kept assignment. */
@@ -106,6 +140,11 @@ public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRou
         map.put("router_entropy", routerEntropy);
         map.put("aux_loss", auxLoss);
         map.put("z_loss", zLoss);
+        map.put("slot_use", slotUse);
+        map.put("destinations_per_token", destinationsPerToken);
+        if (balanceBias != null) {
+            map.put("balance_bias", balanceBias);
+        }
         return map;
     }
 

@@ -1,6 +1,5 @@
 package org.moe4j.moe;
 
-import java.util.function.IntUnaryOperator;
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.lib.Router;
 import org.moe4j.tensor.Tensor;
@@ -47,7 +46,7 @@ public final class TopKRouter implements ExpertRouter {
 
     @Override
     public Routed route(Device device, Tensor probs, double capacityFactor, TokenExchange exchange) {
-        return route(device, probs, experts, 1, k, tokens -> capacity(tokens, capacityFactor), exchange);
+        return route(device, probs, experts, 1, k, this, capacityFactor, exchange);
     }
 
     /**
@@ -55,10 +54,11 @@ public final class TopKRouter implements ExpertRouter {
      * the global batch: this rank's counts go to every rank ({@link CountTable}), and the capacity
      * kernel places this rank's assignments after the other ranks' ahead of them.
      *
-     * @param capacity slots per expert for the global batch's token count
+     * @param router         the capacity rule; a capacity factor of 0 is dropless: the largest load
+     *                       of the step, every rank's counted
      */
-    static Routed route(Device device, Tensor probs, int experts, int groups, int kPerGroup,
-                        IntUnaryOperator capacity, TokenExchange exchange) {
+    static Routed route(Device device, Tensor probs, int experts, int groups, int kPerGroup, ExpertRouter router,
+                        double capacityFactor, TokenExchange exchange) {
         int n = probs.dim(0);
         probs.requireShape("router probabilities", n, experts);
         int j = groups * kPerGroup;
@@ -69,7 +69,8 @@ public final class TopKRouter implements ExpertRouter {
         device.copyToHost(counts);
         CountTable table = new CountTable(exchange.allGather(CountTable.block(n, counts)), exchange.worldSize(),
                 exchange.rank(), j, experts);
-        int c = capacity.applyAsInt(table.globalTokens());
+        int c = capacityFactor == 0 ? Math.max(1, table.largestLoad())
+                : router.capacity(table.globalTokens(), capacityFactor);
         int[] slot = device.allocateInts(n * j);
         int[] chosen = device.allocateInts(experts);
         int[] kept = device.allocateInts(experts);

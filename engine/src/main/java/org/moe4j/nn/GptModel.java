@@ -97,6 +97,20 @@ public final class GptModel implements Module {
         return layers;
     }
 
+    /**
+     * Tensors of the model that are not parameters (no gradient, no optimizer state) but are part
+     * of its state: the balance bias of every MoE layer with bias balancing, {@code blocks.1.ffn.balance_bias}.
+     */
+    public Map<String, Tensor> buffers() {
+        Map<String, Tensor> buffers = new LinkedHashMap<>();
+        for (int i = 0; i < blocks.size(); i++) {
+            if (blocks.get(i).feedForward() instanceof MoeLayer moe && moe.balanceBias() != null) {
+                buffers.put(moeLayerName(i) + ".balance_bias", moe.balanceBias());
+            }
+        }
+        return buffers;
+    }
+
     /** The router jitter's stream state of every MoE layer, by the layer's parameter prefix ({@code blocks.1.ffn}). */
     public Map<String, Long> jitterStates() {
         Map<String, Long> states = new LinkedHashMap<>();

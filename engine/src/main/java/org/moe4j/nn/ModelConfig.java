@@ -70,7 +70,7 @@ public record ModelConfig(int vocabSize, int contextSize, int layers, int heads,
         return total;
     }
 
-    /** Parameters of one MoE layer with built-in experts: router plus E experts. */
+    /** Parameters of one MoE layer with built-in experts: router plus E routed and the shared experts. */
     private long moeParameters() {
         long f = moe.hidden();
         long perExpert = switch (moe.expert()) {
@@ -79,6 +79,6 @@ public record ModelConfig(int vocabSize, int contextSize, int layers, int heads,
             default -> throw new IllegalStateException("parameter count of custom expert " + moe.expert()
                     + " is not known from the config; count the built model's parameters");
         };
-        return (long) width * moe.experts() + moe.experts() * perExpert;
+        return (long) width * moe.experts() + (moe.experts() + moe.sharedExperts()) * perExpert;
     }
 }

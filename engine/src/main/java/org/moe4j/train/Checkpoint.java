@@ -36,14 +36,18 @@ public record Checkpoint(Path path, TrainConfig config, int step, long dataRngSt
     private static final String DATA_RNG_KEY = "moe4j.data_rng";
     private static final String JITTER_RNG_KEY = "moe4j.jitter_rng";
     private static final Gson GSON = new Gson();
+    /** Tensors of the model that are not parameters (the balance bias): no gradient, no moments. */
+    static final String BUFFER = "buffer.";
     private static final String FIRST_MOMENT = "optimizer.m.";
     private static final String SECOND_MOMENT = "optimizer.v.";
 
     /** Writes the state after {@code step} completed steps, atomically. */
     public static void save(Path path, TrainConfig config, int step, long dataRngState, Map<String, Long> jitterStates,
-                            Map<String, Tensor> parameters, AdamWOptimizer optimizer) throws IOException {
+                            Map<String, Tensor> parameters, Map<String, Tensor> buffers, AdamWOptimizer optimizer)
+            throws IOException {
         Map<String, TensorEntry> tensors = new LinkedHashMap<>();
         parameters.forEach((name, p) -> tensors.put(name, TensorEntry.f32(p.toHost().data().clone(), p.shape())));
+        buffers.forEach((name, b) -> tensors.put(BUFFER + name, TensorEntry.f32(b.toHost().data().clone(), b.shape())));
         parameters.forEach((name, p) -> {
             tensors.put(FIRST_MOMENT + name, moment(optimizer.firstMoments().get(name), p));
             tensors.put(SECOND_MOMENT + name, moment(optimizer.secondMoments().get(name), p));
@@ -86,6 +90,14 @@ public record Checkpoint(Path path, TrainConfig config, int step, long dataRngSt
     public void restoreParameters(Map<String, Tensor> parameters) throws CheckpointFormatException {
         for (Map.Entry<String, Tensor> entry : parameters.entrySet()) {
             copy(entry.getKey(), entry.getValue().shape(), entry.getValue().data());
+            entry.getValue().toDevice();
+        }
+    }
+
+    /** Copies the stored buffers ({@code GptModel.buffers()}) into {@code buffers}, checking every name and shape. */
+    public void restoreBuffers(Map<String, Tensor> buffers) throws CheckpointFormatException {
+        for (Map.Entry<String, Tensor> entry : buffers.entrySet()) {
+            copy(BUFFER + entry.getKey(), entry.getValue().shape(), entry.getValue().data());
             entry.getValue().toDevice();
         }
     }
@@ -134,8 +146,13 @@ public record Checkpoint(Path path, TrainConfig config, int step, long dataRngSt
 
     /** Number of parameter values (optimizer state excluded). */
     public long parameterCount() {
-        return tensors.entrySet().stream().filter(e -> !e.getKey().startsWith("optimizer."))
+        return tensors.entrySet().stream().filter(e -> isParameter(e.getKey()))
                 .mapToLong(e -> e.getValue().numel()).sum();
+    }
+
+    /** Whether a checkpoint tensor is a model parameter (not an optimizer moment or a buffer). */
+    public static boolean isParameter(String name) {
+        return !name.startsWith("optimizer.") && !name.startsWith(BUFFER);
     }
 
     private void copy(String name, int[] shape, float[] into) throws CheckpointFormatException {

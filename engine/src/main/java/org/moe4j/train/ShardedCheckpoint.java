@@ -62,8 +62,8 @@ public final class ShardedCheckpoint {
      * @param shardWritten runs once this rank's files are written, before the ranks meet to commit
      */
     static void save(Path runDir, ProcessGroup group, TrainConfig config, int step, long dataRngState,
-                     Map<String, Long> jitterStates, Map<String, Tensor> parameters, Set<String> expertNames,
-                     AdamWOptimizer optimizer, IORunnable shardWritten)
+                     Map<String, Long> jitterStates, Map<String, Tensor> parameters, Map<String, Tensor> buffers,
+                     Set<String> expertNames, AdamWOptimizer optimizer, IORunnable shardWritten)
             throws IOException {
         int rank = group.rank();
         int w = group.worldSize();
@@ -75,9 +75,9 @@ public final class ShardedCheckpoint {
             Map<String, Tensor> experts = new LinkedHashMap<>();
             Map<String, Tensor> dense = new LinkedHashMap<>();
             parameters.forEach((n, p) -> (expertNames.contains(n) ? experts : dense).put(n, p));
-            Checkpoint.save(shard, config, step, dataRngState, jitterStates, experts, optimizer);
+            Checkpoint.save(shard, config, step, dataRngState, jitterStates, experts, Map.of(), optimizer);
             if (rank == 0) {
-                Checkpoint.save(tmp.resolve(DENSE), config, step, dataRngState, jitterStates, dense, optimizer);
+                Checkpoint.save(tmp.resolve(DENSE), config, step, dataRngState, jitterStates, dense, buffers, optimizer);
             }
             shardWritten.run();
             group.barrier();

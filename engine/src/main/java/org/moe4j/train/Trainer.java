@@ -124,6 +124,7 @@ public final class Trainer implements AutoCloseable {
                 : checkpoint.shardExperts(trainer.model.expertParameterNames(), trainer.parallel.rank(),
                         trainer.parallel.worldSize());
         mine.restoreParameters(trainer.model.parameters());
+        mine.restoreBuffers(trainer.model.buffers());
         mine.restoreOptimizer(trainer.optimizer, trainer.model.parameters());
         trainer.dataset.setRngState(checkpoint.dataRngState());
         trainer.model.restoreJitterStates(checkpoint.jitterStates());
@@ -316,6 +317,7 @@ public final class Trainer implements AutoCloseable {
         }
         optimizer.step(lr);
         optimizer.zeroGrad();
+        model.moeLayers().forEach(MoeLayer::updateBalanceBias);
         return new StepResult(value, norm, routing);
     }
 
@@ -324,10 +326,11 @@ public final class Trainer implements AutoCloseable {
         try {
             if (parallel == null) {
                 Checkpoint.save(file, config, step, dataset.rngState(), model.jitterStates(), model.parameters(),
-                        optimizer);
+                        model.buffers(), optimizer);
             } else {
                 ShardedCheckpoint.save(run.path(), parallel.parallel().group(), config, step, dataset.rngState(),
-                        model.jitterStates(), model.parameters(), model.expertParameterNames(), optimizer, () -> {
+                        model.jitterStates(), model.parameters(), model.buffers(), model.expertParameterNames(),
+                        optimizer, () -> {
                             for (StepListener listener : listeners) {
                                 listener.shardWritten(this);
                             }

@@ -62,6 +62,40 @@ class ExpertParallelLayerTest {
     }
 
     @Test
+    void sigmoidGatingWithBiasBalancingOverTwoRanksEqualsOneProcess() throws Exception {
+        check(MoeTesting.variant(MoeTesting.config("topk", 8, 2, 0.75, F), 0, "sigmoid", "bias", "batch", 1, 1),
+                new int[] {10, 6}, false, 0);
+    }
+
+    @Test
+    void sharedExpertsOverTwoRanksEqualOneProcess() throws Exception {
+        check(MoeTesting.variant(MoeTesting.config("topk", 4, 2, 1.0, F), 2, "softmax", "aux_loss", "batch", 1, 1),
+                new int[] {7, 9}, false, 0);
+    }
+
+    @Test
+    void theSequenceWiseBalanceLossOverTwoRanksEqualsOneProcess() throws Exception {
+        // Sequences of 4 tokens: rank 0 holds 2 of them, rank 1 holds 3.
+        check(MoeTesting.variant(MoeTesting.config("prototype", 8, 2, 1.0, F), 0, "softmax", "aux_loss", "sequence",
+                1, 1), new int[] {8, 12}, false, 4);
+    }
+
+    @Test
+    void droplessOverTwoRanksTakesTheLargestLoadOfTheGlobalBatch() throws Exception {
+        Result[] results = check(MoeTesting.config("topk", 4, 2, 0, F), new int[] {5, 14}, false, 0);
+        RoutingStats stats = results[0].stats();
+        assertEquals(0.0, stats.dropFraction());
+        assertEquals((int) Arrays.stream(stats.tokensPerExpertRouted()).max().orElseThrow(), stats.capacity());
+    }
+
+    @Test
+    void groupLimitedRoutingWithAGroupPerRankEqualsOneProcess() throws Exception {
+        Result[] results = check(MoeTesting.variant(MoeTesting.config("topk", 8, 2, 1.0, F), 0, "softmax",
+                "aux_loss", "batch", 2, 1), new int[] {9, 9}, false, 0);
+        assertEquals(1.0, results[0].stats().destinationsPerToken(), 1e-12, "every token stays on one rank's experts");
+    }
+
+    @Test
     void aRankWithNoTokensTakesPart() throws Exception {
         check(MoeTesting.config("topk", 4, 2, 1.0, F), new int[] {10, 0}, false);
     }
@@ -78,6 +112,15 @@ class ExpertParallelLayerTest {
 
     /** Runs the layer on one process and on {@code tokens.length} ranks and compares everything. */
     private static Result[] check(MoeConfig config, int[] tokens, boolean skewToRankZero) throws Exception {
+        return check(config, tokens, skewToRankZero, 0);
+    }
+
+    /**
+     * @param seqLen the tokens form sequences of this length (0: one sequence per rank), for the
+     *               sequence-wise balance loss
+     */
+    private static Result[] check(MoeConfig config, int[] tokens, boolean skewToRankZero, int seqLen)
+            throws Exception {
         int w = tokens.length;
         int n = Arrays.stream(tokens).sum();
         JvmDevice device = new JvmDevice(1, false);
@@ -87,7 +130,15 @@ class ExpertParallelLayerTest {
             skew(reference, x, config.experts() / w);
         }
         float[] dy = MoeTesting.gaussian(device, 12, 1f, n, D).data();
-        Result single = run(reference, x.data(), dy, device);
+        if (reference.balanceBias() != null) {
+            SplitMix64 random = new SplitMix64(13);
+            float[] bias = reference.balanceBias().data();
+            for (int i = 0; i < bias.length; i++) {
+                bias[i] = 0.2f * random.nextFloat() - 0.1f;
+            }
+            reference.balanceBias().toDevice();
+        }
+        Result single = run(reference, x.data(), dy, device, seqLen);
 
         Result[] ranks = LoopbackRanks.run(w, LIMIT, group -> {
             JvmDevice own = new JvmDevice(1, false);
@@ -101,20 +152,22 @@ class ExpertParallelLayerTest {
             }
             int rows = tokens[group.rank()];
             return run(layer, Arrays.copyOfRange(x.data(), from * D, (from + rows) * D),
-                    Arrays.copyOfRange(dy, from * D, (from + rows) * D), own);
+                    Arrays.copyOfRange(dy, from * D, (from + rows) * D), own, seqLen);
         }).toArray(Result[]::new);
 
         int from = 0;
         int local = config.experts() / w;
-        float[] routerGrad = new float[single.grads().get("router.weight").length];
+        // Dense parameters (the router, shared experts): each rank holds its tokens' part of the gradient.
+        Map<String, float[]> denseGrads = new java.util.LinkedHashMap<>();
         for (int r = 0; r < w; r++) {
             int rows = tokens[r];
             close("y of rank " + r, Arrays.copyOfRange(single.y(), from * D, (from + rows) * D), ranks[r].y(), 1e-6);
             close("dx of rank " + r, Arrays.copyOfRange(single.dx(), from * D, (from + rows) * D), ranks[r].dx(), 1e-5);
             for (Map.Entry<String, float[]> g : ranks[r].grads().entrySet()) {
-                if (g.getKey().equals("router.weight")) {
-                    for (int i = 0; i < routerGrad.length; i++) {
-                        routerGrad[i] += g.getValue()[i];
+                if (!g.getKey().startsWith("experts.")) {
+                    float[] sum = denseGrads.computeIfAbsent(g.getKey(), k -> new float[g.getValue().length]);
+                    for (int i = 0; i < sum.length; i++) {
+                        sum[i] += g.getValue()[i];
                     }
                 } else {
                     float[] all = single.grads().get(g.getKey());
@@ -133,15 +186,19 @@ class ExpertParallelLayerTest {
             assertEquals(a.routerEntropy(), b.routerEntropy(), 1e-5 * a.routerEntropy());
             assertEquals(a.auxLoss(), b.auxLoss(), 1e-5 * Math.abs(a.auxLoss()));
             assertEquals(a.zLoss(), b.zLoss(), 1e-5 * Math.abs(a.zLoss()));
+            assertEquals(a.slotUse(), b.slotUse(), 1e-12);
+            assertEquals(a.destinationsPerToken(), b.destinationsPerToken(), 1e-12);
             from += rows;
         }
-        close("router.weight grad summed over ranks", single.grads().get("router.weight"), routerGrad, 1e-5);
+        assertTrue(denseGrads.containsKey("router.weight"));
+        denseGrads.forEach((name, sum) -> close(name + " grad summed over ranks", single.grads().get(name), sum, 1e-5));
         return ranks;
     }
 
-    /** Forward, then backward of {@code Σ y·dy} plus the auxiliary losses. */
-    private static Result run(MoeLayer layer, float[] xs, float[] dy, JvmDevice device) {
-        Tensor x = Tensor.of(device, true, xs, xs.length / D, D);
+    /** Forward, then backward of {@code Σ y·dy} plus the auxiliary losses; {@code x} as (B,T,D) when seqLen > 0. */
+    private static Result run(MoeLayer layer, float[] xs, float[] dy, JvmDevice device, int seqLen) {
+        int n = xs.length / D;
+        Tensor x = seqLen > 0 ? Tensor.of(device, true, xs, n / seqLen, seqLen, D) : Tensor.of(device, true, xs, n, D);
         Tape tape = Tape.training(device);
         Tensor y = layer.forward(tape, x);
         float[] yv = y.toHost().data().clone();
@@ -151,15 +208,19 @@ class ExpertParallelLayerTest {
         return new Result(yv, x.grad().clone(), grads, layer.lastStats());
     }
 
-    /** Copies the router and this rank's slice of every expert parameter from the reference layer. */
+    /** Copies the router, the shared experts, the balance bias and this rank's slice of every expert parameter. */
     private static void copyShard(MoeLayer reference, MoeLayer shard, ExpertParallel parallel) {
         Map<String, Tensor> from = MoeTesting.parameters(reference);
         int e = reference.config().experts();
         MoeTesting.parameters(shard).forEach((name, p) -> {
             float[] all = from.get(name).data();
-            int offset = name.equals("router.weight") ? 0 : parallel.firstExpert(e) * (all.length / e);
+            int offset = name.startsWith("experts.") ? parallel.firstExpert(e) * (all.length / e) : 0;
             System.arraycopy(all, offset, p.data(), 0, p.size());
         });
+        if (reference.balanceBias() != null) {
+            System.arraycopy(reference.balanceBias().data(), 0, shard.balanceBias().data(), 0, e);
+            shard.balanceBias().toDevice();
+        }
     }
 
     /** A constant input feature that the router weighs strongly against the experts past {@code keep}. */

@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.moe4j.train.ConfigLoader;
@@ -53,12 +56,47 @@ class MoeConfigTest {
 
     @Test
     void rangesAreChecked() {
-        assertTrue(error(() -> new ConfigLoader(TrainConfig.DEFAULT).set("moe.capacity_factor", "0").build())
-                .startsWith("moe.capacity_factor=0.0 is out of range"));
+        assertTrue(error(() -> new ConfigLoader(TrainConfig.DEFAULT).set("moe.capacity_factor", "-1").build())
+                .startsWith("moe.capacity_factor=-1.0 is out of range: must be > 0, or 0 for dropless routing"));
         assertTrue(error(() -> new ConfigLoader(TrainConfig.DEFAULT).set("moe.jitter", "1").build())
                 .startsWith("moe.jitter=1.0 is out of range"));
         assertTrue(error(() -> new ConfigLoader(TrainConfig.DEFAULT).set("moe.every", "0").build())
                 .startsWith("moe.every=0 is out of range"));
+    }
+
+    @Test
+    void theRoutingOfCurrentModelsIsValidatedWithTheFieldAndWhatIsAllowed() {
+        Map<String, String> refused = new LinkedHashMap<>();
+        refused.put("moe.gate=tanh", "moe.gate=tanh is not allowed: must be one of [softmax, sigmoid]");
+        refused.put("moe.balance=loss", "moe.balance=loss is not allowed: must be one of [aux_loss, bias]");
+        refused.put("moe.aux_scope=token", "moe.aux_scope=token is not allowed: must be one of [batch, sequence]");
+        refused.put("moe.shared_experts=-1", "moe.shared_experts=-1 is out of range");
+        refused.put("moe.gate=sigmoid", "moe.gate=sigmoid is defined for moe.router=topk or switch, not prototype");
+        refused.put("moe.router=expert_choice moe.balance=bias", "moe.balance=bias is not defined for moe.router=expert_choice");
+        refused.put("moe.router=expert_choice moe.aux_scope=sequence", "moe.aux_scope=sequence is not defined");
+        refused.put("moe.router=expert_choice moe.capacity_factor=0", "moe.capacity_factor=0 (dropless) is not defined");
+        refused.put("moe.router=topk moe.gate=sigmoid moe.renormalize=true", "moe.renormalize=true does not apply");
+        refused.put("moe.route_groups=3", "moe.route_groups=3 is defined for moe.router=topk or switch");
+        refused.put("moe.router=topk moe.route_groups=3", "moe.experts=8 is not divisible by moe.route_groups=3");
+        refused.put("moe.router=topk moe.route_groups=4 moe.top_groups=5", "moe.top_groups=5 is out of range");
+        refused.put("moe.router=topk moe.k=4 moe.route_groups=4 moe.top_groups=1", "moe.k=4 exceeds the 2 experts");
+        refused.put("moe.bias_update_rate=2", "moe.bias_update_rate=2.0 is out of range");
+        refused.forEach((sets, expected) -> {
+            String message = error(() -> {
+                ConfigLoader loader = new ConfigLoader(TrainConfig.DEFAULT);
+                for (String set : sets.split(" ")) {
+                    loader.set(set.substring(0, set.indexOf('=')), set.substring(set.indexOf('=') + 1));
+                }
+                loader.build();
+            });
+            assertTrue(message.contains(expected), sets + ": " + message);
+        });
+        MoeConfig modern = new ConfigLoader(TrainConfig.DEFAULT).set("moe.router", "topk").set("moe.k", "2")
+                .set("moe.gate", "sigmoid").set("moe.balance", "bias").set("moe.shared_experts", "1")
+                .set("moe.aux_scope", "sequence").set("moe.capacity_factor", "0").set("moe.route_groups", "4")
+                .set("moe.top_groups", "2").build().model().moe();
+        assertEquals(List.of("sigmoid", "bias", "sequence"), List.of(modern.gate(), modern.balance(), modern.auxScope()));
+        assertEquals(List.of(1, 4, 2), List.of(modern.sharedExperts(), modern.routeGroups(), modern.topGroups()));
     }
 
     @Test

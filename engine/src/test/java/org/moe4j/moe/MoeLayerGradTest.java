@@ -66,8 +66,52 @@ class MoeLayerGradTest {
         check("swiglu top-2", MoeTesting.withExpert(MoeTesting.config("topk", 4, 2, 0.8, F), "swiglu"), 16, true);
     }
 
+    @Test
+    void sigmoidGateWithWeightsNormalisedOverTheChosen() {
+        check("sigmoid top-2", MoeTesting.variant(MoeTesting.config("topk", 4, 2, 0.8, F), 0, "sigmoid", "aux_loss",
+                "batch", 1, 1), 17, true);
+    }
+
+    @Test
+    void sharedExperts() {
+        check("top-2 and 2 shared experts", MoeTesting.variant(MoeTesting.config("topk", 4, 2, 0.8, F), 2, "softmax",
+                "aux_loss", "batch", 1, 1), 18, true);
+    }
+
+    @Test
+    void sequenceWiseBalanceLoss() {
+        check("top-2, sequence-wise balance loss", MoeTesting.variant(MoeTesting.config("topk", 4, 2, 0.8, F), 0,
+                "softmax", "aux_loss", "sequence", 1, 1), 19, true);
+    }
+
+    @Test
+    void droplessRouting() {
+        check("dropless top-2", MoeTesting.config("topk", 4, 2, 0, F), 20, false);
+    }
+
+    @Test
+    void groupLimitedRouting() {
+        check("top-2 within the best of 2 groups", MoeTesting.variant(MoeTesting.config("topk", 8, 2, 0.8, F), 0,
+                "softmax", "aux_loss", "batch", 4, 2), 21, true);
+    }
+
+    @Test
+    void biasBalancingSelectsWithTheBiasAndWeighsWithout() {
+        MoeConfig config = MoeTesting.variant(MoeTesting.config("topk", 4, 2, 0.8, F), 0, "sigmoid", "bias",
+                "batch", 1, 1);
+        MoeLayer layer = MoeTesting.layer(device, config, D, 22, 2.0);
+        float[] bias = layer.balanceBias().data();
+        bias[0] = 0.3f;
+        bias[3] = -0.25f;
+        layer.balanceBias().toDevice();
+        check("sigmoid top-2 with a balance bias", layer, 22, true);
+    }
+
     private static void check(String name, MoeConfig config, long seed, boolean expectDrops) {
-        MoeLayer layer = MoeTesting.layer(device, config, D, seed, 2.0);
+        check(name, MoeTesting.layer(device, config, D, seed, 2.0), seed, expectDrops);
+    }
+
+    private static void check(String name, MoeLayer layer, long seed, boolean expectDrops) {
         Tensor x = MoeTesting.gaussian(device, seed + 100, 1f, 2, 5, D);
         layer.forward(Tape.trainingForward(device), x);
         if (expectDrops) {

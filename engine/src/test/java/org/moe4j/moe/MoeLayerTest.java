@@ -17,6 +17,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.moe4j.kernels.JvmDevice;
 import org.moe4j.kernels.lib.GemmSimd;
+import org.moe4j.kernels.lib.Router;
 import org.moe4j.nn.DenseMlp;
 import org.moe4j.nn.LayerContext;
 import org.moe4j.random.SplitMix64;
@@ -349,6 +350,156 @@ class MoeLayerTest {
         float[] mine = rank1.factors(device, 3, 4, 10).data();
         assertArrayEquals(Arrays.copyOfRange(all, 3 * D, 7 * D), mine);
         assertEquals(whole.state(), rank1.state());
+    }
+
+    @Test
+    void theBalanceBiasSelectsExpertsWithoutWeighingThemAndMovesTowardEvenLoads() {
+        MoeConfig config = MoeTesting.variant(MoeTesting.config("topk", 4, 1, 4.0, F), 0, "softmax", "bias", "batch",
+                1, 1);
+        MoeLayer layer = MoeTesting.layer(device, config, D, 41, 1.0);
+        int n = 12;
+        Tensor x = MoeTesting.gaussian(device, 42, 1f, n, D);
+        float[] unbiased = layer.forward(Tape.training(device), x).toHost().data().clone();
+        layer.balanceBias().data()[3] = 10f; // far above any probability: every token picks expert 3
+        layer.balanceBias().toDevice();
+        DispatchPlan plan = planOf(layer, x, Tape.training(device));
+        double[][] p = probabilities(layer, x.data(), n, 4);
+        float[] y = layer.forward(Tape.training(device), x).toHost().data();
+        for (int t = 0; t < n; t++) {
+            assertEquals(3, plan.choice()[t], "token " + t + " follows the bias");
+        }
+        // The output is expert 3's times p[t][3], the probability without the bias.
+        assertNotEquals(Arrays.toString(unbiased), Arrays.toString(y));
+        float[] weights = GateOps.combineWeights(Tape.inference(device), Tensor.of(device, false,
+                toFloats(p), n, 4), plan, Router.WEIGHTS_RAW).toHost().data();
+        for (int t = 0; t < n; t++) {
+            assertEquals(p[t][3], weights[t], 1e-6, "weight of token " + t);
+        }
+        // After the step: every token chose expert 3, so its bias falls by γ and the others' rise.
+        float before = layer.balanceBias().toHost().data()[0];
+        layer.updateBalanceBias();
+        float[] bias = layer.balanceBias().toHost().data();
+        float rate = (float) config.biasUpdateRate();
+        assertArrayEquals(new float[] {before + rate, rate, rate, 10f - rate}, bias, 1e-7f);
+        assertArrayEquals(new double[] {0, 0, 0, 10}, layer.lastStats().balanceBias(), 1e-7, "the bias of the pass");
+    }
+
+    @Test
+    void sharedExpertsAddTheDenseMlpOfEveryTokenToTheRoutedOutput() {
+        MoeConfig routedOnly = MoeTesting.config("topk", 4, 2, 1.0, F);
+        MoeConfig withShared = MoeTesting.variant(routedOnly, 1, "softmax", "aux_loss", "batch", 1, 1);
+        MoeLayer layer = MoeTesting.layer(device, withShared, D, 43, 1.0);
+        MoeLayer routed = MoeTesting.layer(device, routedOnly, D, 43, 1.0);
+        Map<String, Tensor> all = MoeTesting.parameters(layer);
+        MoeTesting.parameters(routed).forEach((name, p) -> {
+            System.arraycopy(all.get(name).data(), 0, p.data(), 0, p.size());
+            p.toDevice();
+        });
+        DenseMlp dense = new DenseMlp(new LayerContext(device, new SplitMix64(1)), D, F, 0.02f, 0.02f);
+        Map<String, Tensor> mlp = new LinkedHashMap<>();
+        dense.collectParameters("", mlp);
+        mlp.forEach((name, p) -> {
+            System.arraycopy(all.get("shared." + name).data(), 0, p.data(), 0, p.size());
+            p.toDevice();
+        });
+        Tensor x = MoeTesting.gaussian(device, 44, 1f, 10, D);
+        float[] y = layer.forward(Tape.inference(device), x).toHost().data();
+        float[] r = routed.forward(Tape.inference(device), x).toHost().data();
+        float[] m = dense.forward(Tape.inference(device), x).toHost().data();
+        double[] expected = new double[y.length];
+        for (int i = 0; i < y.length; i++) {
+            expected[i] = (double) r[i] + m[i];
+        }
+        assertClose("routed + shared", expected, y, 1e-6, 1e-5);
+    }
+
+    @Test
+    void droplessCapacityIsTheLargestLoadAndDropsNothing() {
+        MoeLayer layer = MoeTesting.layer(device, MoeTesting.config("topk", 4, 2, 0, F), D, 45, 3.0);
+        DispatchPlan plan = planOf(layer, MoeTesting.gaussian(device, 46, 1f, 20, D), Tape.training(device));
+        device.copyToHost(plan.chosen());
+        int largest = Arrays.stream(plan.chosen()).max().orElseThrow();
+        assertEquals(largest, plan.capacity());
+        RoutingStats stats = layer.lastStats();
+        assertEquals(0.0, stats.dropFraction());
+        assertEquals(40.0 / (4 * largest), stats.slotUse(), 1e-12, "slots used over slots allocated");
+        assertTrue(stats.slotUse() < 1, "uneven loads leave padding");
+    }
+
+    @Test
+    void groupLimitedRoutingKeepsEachTokenWithinItsBestGroups() {
+        MoeConfig config = MoeTesting.variant(MoeTesting.config("topk", 8, 3, 4.0, F), 0, "softmax", "aux_loss",
+                "batch", 4, 2);
+        MoeLayer layer = MoeTesting.layer(device, config, D, 47, 2.0);
+        int n = 24;
+        Tensor x = MoeTesting.gaussian(device, 48, 1f, n, D);
+        DispatchPlan plan = planOf(layer, x, Tape.training(device));
+        double[][] p = probabilities(layer, x.data(), n, 8);
+        for (int t = 0; t < n; t++) {
+            // The two groups (of two experts) with the best experts, ties to the lower group.
+            double[] best = new double[4];
+            for (int e = 0; e < 8; e++) {
+                best[e / 2] = Math.max(best[e / 2], p[t][e]);
+            }
+            Integer[] groups = {0, 1, 2, 3};
+            double[] b = best;
+            Arrays.sort(groups, (g, h) -> b[g] != b[h] ? Double.compare(b[h], b[g]) : g - h);
+            Set<Integer> allowed = Set.of(groups[0], groups[1]);
+            double previous = Double.POSITIVE_INFINITY;
+            for (int r = 0; r < 3; r++) {
+                int e = plan.choice()[t * 3 + r];
+                assertTrue(allowed.contains(e / 2), "token " + t + " chose expert " + e + " outside groups " + allowed);
+                assertTrue(p[t][e] <= previous, "choices in decreasing order");
+                previous = p[t][e];
+            }
+        }
+        assertTrue(layer.lastStats().destinationsPerToken() <= 2 && layer.lastStats().destinationsPerToken() > 1,
+                "destinations per token " + layer.lastStats().destinationsPerToken());
+    }
+
+    @Test
+    void sigmoidWeightsAreTheChosenScoresOverTheirSum() {
+        MoeConfig config = MoeTesting.variant(MoeTesting.config("topk", 4, 2, 4.0, F), 0, "sigmoid", "aux_loss",
+                "batch", 1, 1);
+        MoeLayer layer = MoeTesting.layer(device, config, D, 49, 1.0);
+        int n = 10;
+        Tensor x = MoeTesting.gaussian(device, 50, 1f, n, D);
+        DispatchPlan plan = planOf(layer, x, Tape.training(device));
+        float[] wr = MoeTesting.parameters(layer).get("router.weight").data();
+        Tensor scores = Tensor.of(device, false, sigmoidScores(x.data(), wr, n, 4), n, 4);
+        float[] w = GateOps.combineWeights(Tape.inference(device), scores, plan, Router.WEIGHTS_OVER_CHOSEN).toHost()
+                .data();
+        for (int t = 0; t < n; t++) {
+            float[] s = Arrays.copyOfRange(scores.data(), t * 4, t * 4 + 4);
+            int a = plan.choice()[t * 2];
+            int b = plan.choice()[t * 2 + 1];
+            assertEquals(s[a] / (s[a] + s[b]), w[t * 2], 1e-6, "token " + t + " first weight");
+            assertEquals(1.0, w[t * 2] + w[t * 2 + 1], 1e-6, "token " + t + " weights sum to 1");
+        }
+    }
+
+    private static float[] sigmoidScores(float[] x, float[] wr, int n, int e) {
+        float[] s = new float[n * e];
+        for (int t = 0; t < n; t++) {
+            for (int j = 0; j < e; j++) {
+                double h = 0;
+                for (int i = 0; i < D; i++) {
+                    h += x[t * D + i] * (double) wr[i * e + j];
+                }
+                s[t * e + j] = (float) (1 / (1 + Math.exp(-h)));
+            }
+        }
+        return s;
+    }
+
+    private static float[] toFloats(double[][] rows) {
+        float[] out = new float[rows.length * rows[0].length];
+        for (int t = 0; t < rows.length; t++) {
+            for (int j = 0; j < rows[t].length; j++) {
+                out[t * rows[t].length + j] = (float) rows[t][j];
+            }
+        }
+        return out;
     }
 
     private record Run(float[] output, float[] inputGrad, Map<String, float[]> grads, RoutingStats stats) {

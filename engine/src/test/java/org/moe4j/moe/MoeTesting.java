@@ -26,6 +26,14 @@ final class MoeTesting {
                 c.renormalize(), c.auxLossCoef(), c.zLossCoef(), c.jitter(), expert, c.hidden(), c.every());
     }
 
+    /** {@code c} with the routing options of current MoE models. */
+    static MoeConfig variant(MoeConfig c, int sharedExperts, String gate, String balance, String auxScope,
+                             int routeGroups, int topGroups) {
+        return new MoeConfig(c.router(), c.experts(), c.k(), c.capacityFactor(), c.evalCapacityFactor(),
+                c.renormalize(), c.auxLossCoef(), c.zLossCoef(), c.jitter(), c.expert(), c.hidden(), c.every(),
+                sharedExperts, gate, balance, c.biasUpdateRate(), auxScope, routeGroups, topGroups);
+    }
+
     static MoeConfig renormalized(MoeConfig c) {
         return new MoeConfig(c.router(), c.experts(), c.k(), c.capacityFactor(), c.evalCapacityFactor(), true,
                 c.auxLossCoef(), c.zLossCoef(), c.jitter(), c.expert(), c.hidden(), c.every());

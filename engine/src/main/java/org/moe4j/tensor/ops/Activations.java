@@ -9,7 +9,7 @@ import org.moe4j.tensor.Tensor;
 
 /**
  * Pointwise activations, each the same shape as its input (not modified): GELU (tanh
- * approximation, as GPT-2), SiLU, ReLU and squared ReLU ({@link Activation} has the formulas).
+ * approximation, as GPT-2), SiLU, ReLU, squared ReLU and the sigmoid ({@link Activation} has the formulas).
  */
 public final class Activations {
     private Activations() {
@@ -33,6 +33,11 @@ public final class Activations {
     /** {@code relu(x)²} elementwise. */
     public static Tensor squaredRelu(Tape tape, Tensor x) {
         return pointwise(tape, x, Activation::squaredReluForward, Activation::squaredReluBackward);
+    }
+
+    /** {@code σ(x) = 1/(1 + e^-x)} elementwise. */
+    public static Tensor sigmoid(Tape tape, Tensor x) {
+        return pointwise(tape, x, Activation::sigmoidForward, Activation::sigmoidBackward);
     }
 
     /**

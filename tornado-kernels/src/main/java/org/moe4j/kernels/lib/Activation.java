@@ -8,7 +8,7 @@ import org.moe4j.kernels.KernelContext;
  * {@link #grid(int)}. GELU is the tanh approximation of GPT-2 (and llm.c):
  * {@code 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³)))}. SiLU is {@code x·σ(x)}. ReLU is
  * {@code max(x, 0)} (NaN stays NaN, as in PyTorch) and squared ReLU {@code max(x, 0)²} (Primer); their
- * gradient at 0 is 0.
+ * gradient at 0 is 0. The sigmoid {@code σ(x) = 1/(1 + e^-x)} is the gate of sigmoid-gated MoE routers.
  */
 public final class Activation {
     private static final float GELU_SCALE = 0.7978845608028654f; // sqrt(2/pi)
@@ -104,6 +104,7 @@ public final class Activation {
     private static float sigmoid(float x) {
         return 1f / (1f + (float) Math.exp(-x));
     }
+
     /**
      * One work-item computes {@code out[i] = max(inp[i], 0)}.
      *
@@ -164,6 +165,37 @@ public final class Activation {
         int i = ctx.globalIdx;
         if (i < n && inp[i] > 0f) {
             dinp[i] += 2f * inp[i] * dout[i];
+        }
+    }
+    /**
+     * One work-item computes {@code out[i] = σ(inp[i])}.
+     *
+     * <pre>
+     * out (N)  written
+     * inp (N)
+     * </pre>
+     */
+    public static void sigmoidForward(KernelContext ctx, float[] out, float[] inp, int n) {
+        int i = ctx.globalIdx;
+        if (i < n) {
+            out[i] = sigmoid(inp[i]);
+        }
+    }
+
+    /**
+     * One work-item adds {@code σ(x)·(1 − σ(x))·dout[i]} to {@code dinp[i]}, {@code x = inp[i]}.
+     *
+     * <pre>
+     * dinp (N)  accumulated
+     * inp  (N)
+     * dout (N)
+     * </pre>
+     */
+    public static void sigmoidBackward(KernelContext ctx, float[] dinp, float[] inp, float[] dout, int n) {
+        int i = ctx.globalIdx;
+        if (i < n) {
+            float s = sigmoid(inp[i]);
+            dinp[i] += s * (1f - s) * dout[i];
         }
     }
 }

@@ -37,6 +37,11 @@ public final class Router {
         return Grid.of(n * e);
     }
 
+    /** One work-item per (token, group): {@link #maskGroups}. */
+    public static Grid gridTokenGroups(int n, int groups) {
+        return Grid.of(n * groups);
+    }
+
     /**
      * One work-item chooses the experts of token {@code t}: in each of {@code groups} groups of
      * {@code G = E/groups} consecutive experts, the {@code kPerGroup} largest probabilities in
@@ -171,10 +176,18 @@ public final class Router {
         slot[idx] = rank < capacity ? rank : -1;
     }
 
+    /** {@link #combineWeights}: each kept assignment's score as it is. */
+    public static final int WEIGHTS_RAW = 0;
+    /** {@link #combineWeights}: divided by the sum over the token's kept assignments. */
+    public static final int WEIGHTS_OVER_KEPT = 1;
+    /** {@link #combineWeights}: divided by the sum over the token's chosen assignments, dropped ones included. */
+    public static final int WEIGHTS_OVER_CHOSEN = 2;
+
     /**
-     * One work-item writes the combine weights of token {@code t}: the probability of each kept
-     * assignment, 0 for a dropped one; with {@code renormalize != 0}, divided by the sum of the kept
-     * probabilities (all 0 when none is kept).
+     * One work-item writes the combine weights of token {@code t}: the score of each kept
+     * assignment, 0 for a dropped one; with {@code normalize} {@link #WEIGHTS_OVER_KEPT} divided by
+     * the sum of the kept scores (all 0 when none is kept), with {@link #WEIGHTS_OVER_CHOSEN} by the
+     * sum of every chosen score (sigmoid gating).
      *
      * <pre>
      * weights (N,J)  written
@@ -184,14 +197,14 @@ public final class Router {
      * </pre>
      */
     public static void combineWeights(KernelContext ctx, float[] weights, float[] probs, int[] choice, int[] slot,
-                                      int n, int e, int j, int renormalize) {
+                                      int n, int e, int j, int normalize) {
         int t = ctx.globalIdx;
         if (t >= n) {
             return;
         }
         float sum = 0f;
         for (int r = 0; r < j; r++) {
-            if (slot[t * j + r] >= 0) {
+            if (normalize == WEIGHTS_OVER_CHOSEN || slot[t * j + r] >= 0) {
                 sum += probs[t * e + choice[t * j + r]];
             }
         }
@@ -200,7 +213,7 @@ public final class Router {
             float w = 0f;
             if (slot[at] >= 0) {
                 w = probs[t * e + choice[at]];
-                if (renormalize != 0) {
+                if (normalize != WEIGHTS_RAW) {
                     w = w / sum;
                 }
             }
@@ -209,9 +222,10 @@ public final class Router {
     }
 
     /**
-     * One work-item adds the probability gradient of token {@code t} from its combine-weight
-     * gradient: {@code dprobs[t,choice] += dw} for kept assignments, and with renormalisation
-     * ({@code w = p/S}) {@code dprobs[t,choice_j] += (dw_j − Σ_i dw_i·w_i) / S}.
+     * One work-item adds the score gradient of token {@code t} from its combine-weight gradient:
+     * {@code dprobs[t,choice] += dw} for kept assignments; normalised ({@code w_a = kept_a·p_a/S}, S
+     * the sum {@link #combineWeights} divides by) {@code dprobs[t,choice_c] += (kept_c·dw_c − Σ_a dw_a·w_a) / S}
+     * for every assignment c in S.
      *
      * <pre>
      * dprobs   (N,E)  accumulated
@@ -224,7 +238,7 @@ public final class Router {
      */
     public static void combineWeightsBackward(KernelContext ctx, float[] dprobs, float[] dweights, float[] weights,
                                               float[] probs, int[] choice, int[] slot, int n, int e, int j,
-                                              int renormalize) {
+                                              int normalize) {
         int t = ctx.globalIdx;
         if (t >= n) {
             return;
@@ -233,17 +247,137 @@ public final class Router {
         float dot = 0f;
         for (int r = 0; r < j; r++) {
             int at = t * j + r;
-            if (slot[at] >= 0) {
+            if (normalize == WEIGHTS_OVER_CHOSEN || slot[at] >= 0) {
                 sum += probs[t * e + choice[at]];
+            }
+            if (slot[at] >= 0) {
                 dot += dweights[at] * weights[at];
             }
         }
         for (int r = 0; r < j; r++) {
             int at = t * j + r;
-            if (slot[at] >= 0) {
-                float d = renormalize != 0 ? (dweights[at] - dot) / sum : dweights[at];
-                dprobs[t * e + choice[at]] += d;
+            boolean kept = slot[at] >= 0;
+            if (normalize == WEIGHTS_RAW) {
+                if (kept) {
+                    dprobs[t * e + choice[at]] += dweights[at];
+                }
+            } else if (kept || normalize == WEIGHTS_OVER_CHOSEN) {
+                dprobs[t * e + choice[at]] += ((kept ? dweights[at] : 0f) - dot) / sum;
             }
+        }
+    }
+
+    /**
+     * One work-item adds the per-expert bias to token {@code t}'s scores: the scores experts are
+     * selected by under bias balancing (the combine weights use the scores without it).
+     *
+     * <pre>
+     * out    (N,E)  written: scores + bias
+     * scores (N,E)
+     * bias   (E)
+     * </pre>
+     */
+    public static void biasScores(KernelContext ctx, float[] out, float[] scores, float[] bias, int n, int e) {
+        int t = ctx.globalIdx;
+        if (t >= n) {
+            return;
+        }
+        for (int x = 0; x < e; x++) {
+            out[t * e + x] = scores[t * e + x] + bias[x];
+        }
+    }
+
+    /**
+     * Group-limited routing, the groups' part: the E experts form {@code routeGroups} groups of
+     * consecutive experts, a group's score is its best expert's, and each token keeps its
+     * {@code topGroups} best groups (ties to the lower group). One work-item writes group
+     * {@code g} of token {@code t}: the scores as they are in a kept group, −∞ in the others, so
+     * that {@link #topK} then picks the token's experts within its groups.
+     *
+     * <pre>
+     * out    (N,E)  written
+     * scores (N,E)
+     * </pre>
+     */
+    public static void maskGroups(KernelContext ctx, float[] out, float[] scores, int n, int e, int routeGroups,
+                                  int topGroups) {
+        int idx = ctx.globalIdx;
+        if (idx >= n * routeGroups) {
+            return;
+        }
+        int t = idx / routeGroups;
+        int g = idx - t * routeGroups;
+        int size = e / routeGroups;
+        float mine = groupScore(scores, t, e, size, g);
+        int ahead = 0;
+        for (int h = 0; h < routeGroups; h++) {
+            float other = groupScore(scores, t, e, size, h);
+            if (other > mine || (other == mine && h < g)) {
+                ahead++;
+            }
+        }
+        boolean keep = ahead < topGroups;
+        for (int i = g * size; i < (g + 1) * size; i++) {
+            out[t * e + i] = keep ? scores[t * e + i] : Float.NEGATIVE_INFINITY;
+        }
+    }
+
+    private static float groupScore(float[] scores, int t, int e, int size, int g) {
+        float best = scores[t * e + g * size];
+        for (int i = 1; i < size; i++) {
+            best = Math.max(best, scores[t * e + g * size + i]);
+        }
+        return best;
+    }
+
+    /**
+     * One work-item divides token {@code t}'s scores by their sum: the distribution the
+     * load-balancing loss and the statistics see under sigmoid gating.
+     *
+     * <pre>
+     * out    (N,E)  written
+     * scores (N,E)  positive
+     * </pre>
+     */
+    public static void normalizeRows(KernelContext ctx, float[] out, float[] scores, int n, int e) {
+        int t = ctx.globalIdx;
+        if (t >= n) {
+            return;
+        }
+        float sum = 0f;
+        for (int x = 0; x < e; x++) {
+            sum += scores[t * e + x];
+        }
+        for (int x = 0; x < e; x++) {
+            out[t * e + x] = scores[t * e + x] / sum;
+        }
+    }
+
+    /**
+     * One work-item adds token {@code t}'s score gradient from its normalised scores' gradient:
+     * {@code dscores[t,x] += (dout[t,x] − Σ_y dout[t,y]·out[t,y]) / Σ_y scores[t,y]}.
+     *
+     * <pre>
+     * dscores (N,E)  accumulated
+     * dout    (N,E)
+     * out     (N,E)  the forward's output
+     * scores  (N,E)
+     * </pre>
+     */
+    public static void normalizeRowsBackward(KernelContext ctx, float[] dscores, float[] dout, float[] out,
+                                             float[] scores, int n, int e) {
+        int t = ctx.globalIdx;
+        if (t >= n) {
+            return;
+        }
+        float sum = 0f;
+        float dot = 0f;
+        for (int x = 0; x < e; x++) {
+            sum += scores[t * e + x];
+            dot += dout[t * e + x] * out[t * e + x];
+        }
+        for (int x = 0; x < e; x++) {
+            dscores[t * e + x] += (dout[t * e + x] - dot) / sum;
         }
     }
 }

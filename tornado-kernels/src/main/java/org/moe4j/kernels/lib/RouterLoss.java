@@ -86,6 +86,74 @@ public final class RouterLoss {
     }
 
     /**
+     * One work-item computes the sequence-wise load-balancing loss (DeepSeek-V3): the mean over the
+     * {@code B = N/T} sequences of {@link #auxLoss} taken within each sequence, with
+     * {@code f_{b,x} = (choices of x in sequence b) / (T·choicesPerGroup)} counted from
+     * {@code choice} (before capacity) and {@code P_{b,x}} the sequence's mean probability.
+     *
+     * <pre>
+     * aux    (1)    written
+     * probs  (N,E)
+     * choice (N,J)  J = groups·choicesPerGroup
+     * </pre>
+     */
+    public static void auxLossSequence(KernelContext ctx, float[] aux, float[] probs, int[] choice, int n, int e,
+                                       int groups, int choicesPerGroup, int seqLen) {
+        if (ctx.globalIdx != 0) {
+            return;
+        }
+        int size = e / groups;
+        int j = groups * choicesPerGroup;
+        int sequences = n / seqLen;
+        float total = 0f;
+        for (int b = 0; b < sequences; b++) {
+            for (int x = 0; x < e; x++) {
+                float column = 0f;
+                for (int t = b * seqLen; t < (b + 1) * seqLen; t++) {
+                    column += probs[t * e + x];
+                }
+                float f = countInSequence(choice, b, seqLen, j, x) / (float) (seqLen * choicesPerGroup);
+                total += size * f * (column / seqLen);
+            }
+        }
+        aux[0] = total / (groups * sequences);
+    }
+
+    /**
+     * One work-item adds {@code daux·G·f_{b,x} / (T·groups·B)} to {@code dprobs[t,x]}, b the
+     * sequence of token t.
+     *
+     * <pre>
+     * dprobs (N,E)  accumulated
+     * daux   (1)
+     * choice (N,J)
+     * </pre>
+     */
+    public static void auxLossSequenceBackward(KernelContext ctx, float[] dprobs, float[] daux, int[] choice, int n,
+                                               int e, int groups, int choicesPerGroup, int seqLen) {
+        int idx = ctx.globalIdx;
+        if (idx >= n * e) {
+            return;
+        }
+        int t = idx / e;
+        int x = idx - t * e;
+        int size = e / groups;
+        int j = groups * choicesPerGroup;
+        int sequences = n / seqLen;
+        float f = countInSequence(choice, t / seqLen, seqLen, j, x) / (float) (seqLen * choicesPerGroup);
+        dprobs[idx] += daux[0] * (size * f / ((float) seqLen * groups * sequences));
+    }
+
+    /** How many of sequence b's assignments chose expert x. */
+    private static int countInSequence(int[] choice, int b, int seqLen, int j, int x) {
+        int count = 0;
+        for (int a = b * seqLen * j; a < (b + 1) * seqLen * j; a++) {
+            count += choice[a] == x ? 1 : 0;
+        }
+        return count;
+    }
+
+    /**
      * One work-item writes the log-sum-exp of token {@code t}'s logits in group {@code g}, the group
      * maximum subtracted first.
      *

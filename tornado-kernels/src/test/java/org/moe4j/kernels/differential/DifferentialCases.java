@@ -109,6 +109,10 @@ public final class DifferentialCases {
                     (d, a) -> d.launch(Activation.grid(n), Activation::siluForward, f(a[0]), f(a[1]), n)));
             c.add(approx("Activation.siluBackward", s, 8, 2, r -> new Object[] {floats(r, n, -1, 1), floats(r, n, -6, 6), floats(r, n, -1, 1)},
                     (d, a) -> d.launch(Activation.grid(n), Activation::siluBackward, f(a[0]), f(a[1]), f(a[2]), n)));
+            c.add(approx("Activation.sigmoidForward", s, 4, 2, r -> new Object[] {new float[n], floats(r, n, -6, 6)},
+                    (d, a) -> d.launch(Activation.grid(n), Activation::sigmoidForward, f(a[0]), f(a[1]), n)));
+            c.add(approx("Activation.sigmoidBackward", s, 8, 2, r -> new Object[] {floats(r, n, -1, 1), floats(r, n, -6, 6), floats(r, n, -1, 1)},
+                    (d, a) -> d.launch(Activation.grid(n), Activation::sigmoidBackward, f(a[0]), f(a[1]), f(a[2]), n)));
             c.add(exact("Activation.reluForward", s, r -> new Object[] {new float[n], floats(r, n, -2, 2)},
                     (d, a) -> d.launch(Activation.grid(n), Activation::reluForward, f(a[0]), f(a[1]), n)));
             c.add(exact("Activation.reluBackward", s, r -> new Object[] {floats(r, n, -1, 1), floats(r, n, -2, 2), floats(r, n, -1, 1)},
@@ -330,6 +334,56 @@ public final class DifferentialCases {
             }, (d, a) -> d.launch(RouterLoss.gridElements(n, e), RouterLoss::auxLossBackward, f(a[0]), f(a[1]), (int[]) a[2], n, e,
                     k.groups(), k.kPerGroup())));
         }
+        for (Routing k : List.of(top2, top3Ties)) {
+            int n = k.n();
+            int e = k.e();
+            c.add(exact("Router.biasScores", k.toString(), r -> new Object[] {new float[n * e], k.probs(k.logits(r)),
+                    floats(r, e, -0.2, 0.2)},
+                    (d, a) -> d.launch(Router.gridTokens(n), Router::biasScores, f(a[0]), f(a[1]), f(a[2]), n, e)));
+            c.add(exact("Router.normalizeRows", k.toString(), r -> new Object[] {new float[n * e], floats(r, n * e, 0.01, 1)},
+                    (d, a) -> d.launch(Router.gridTokens(n), Router::normalizeRows, f(a[0]), f(a[1]), n, e)));
+            c.add(exact("Router.normalizeRowsBackward", k.toString(), r -> {
+                float[] scores = floats(r, n * e, 0.01, 1);
+                float[] out = new float[n * e];
+                for (int t = 0; t < n; t++) {
+                    float sum = 0f;
+                    for (int x = 0; x < e; x++) {
+                        sum += scores[t * e + x];
+                    }
+                    for (int x = 0; x < e; x++) {
+                        out[t * e + x] = scores[t * e + x] / sum;
+                    }
+                }
+                return new Object[] {floats(r, n * e, -1, 1), floats(r, n * e, -1, 1), out, scores};
+            }, (d, a) -> d.launch(Router.gridTokens(n), Router::normalizeRowsBackward, f(a[0]), f(a[1]), f(a[2]), f(a[3]),
+                    n, e)));
+        }
+        // Groups of 2 of 8 experts, the best 2 kept; ties (few logit levels) between groups and experts.
+        for (int[] g : new int[][] {{23, 8, 4, 2, 0}, {19, 8, 4, 1, 3}, {17, 6, 3, 2, 2}}) {
+            int n = g[0];
+            int e = g[1];
+            c.add(exact("Router.maskGroups", "N=" + n + " E=" + e + " groups=" + g[2] + " top=" + g[3] + " levels=" + g[4],
+                    r -> new Object[] {new float[n * e], RoutingInputs.softmax(RoutingInputs.logits(r, n, e, g[4]), e)},
+                    (d, a) -> d.launch(Router.gridTokenGroups(n, g[2]), Router::maskGroups, f(a[0]), f(a[1]), n, e, g[2],
+                            g[3])));
+        }
+        // Sequences of 6 tokens: 36 tokens, 6 sequences.
+        Routing sequences = new Routing("top-2 of sequences", 36, 6, 1, 2, 0, false);
+        Routing protoSequences = new Routing("2 prototypes of sequences", 36, 8, 2, 1, 3, false);
+        for (Routing q : List.of(sequences, protoSequences)) {
+            int n = q.n();
+            int e = q.e();
+            c.add(exact("RouterLoss.auxLossSequence", q + " T=6", r -> {
+                float[] probs = q.probs(q.logits(r));
+                return new Object[] {new float[1], probs, q.plan(probs).choice()};
+            }, (d, a) -> d.launch(RouterLoss.gridScalar(), RouterLoss::auxLossSequence, f(a[0]), f(a[1]), (int[]) a[2], n, e,
+                    q.groups(), q.kPerGroup(), 6)));
+            c.add(exact("RouterLoss.auxLossSequenceBackward", q + " T=6", r -> {
+                float[] probs = q.probs(q.logits(r));
+                return new Object[] {floats(r, n * e, -1, 1), floats(r, 1, 0.5, 2), q.plan(probs).choice()};
+            }, (d, a) -> d.launch(RouterLoss.gridElements(n, e), RouterLoss::auxLossSequenceBackward, f(a[0]), f(a[1]),
+                    (int[]) a[2], n, e, q.groups(), q.kPerGroup(), 6)));
+        }
         for (Routing x : List.of(expertChoice, expertChoiceTies)) {
             int n = x.n();
             int e = x.e();
@@ -365,14 +419,14 @@ public final class DifferentialCases {
                 float[] probs = p.probs(p.logits(r));
                 Plan plan = p.plan(probs);
                 return new Object[] {floats(r, n * dim, -1, 1), floats(r, slots * dim, -2, 2),
-                    RoutingInputs.combineWeights(probs, plan, false), plan.choice(), plan.slot()};
+                    RoutingInputs.combineWeights(probs, plan, 0), plan.choice(), plan.slot()};
             }, (d, a) -> d.launch(Dispatch.grid(n * dim), Dispatch::combine, f(a[0]), f(a[1]), f(a[2]), (int[]) a[3], (int[]) a[4],
                     n, j, cap, dim)));
             c.add(exact("Dispatch.combineBackwardOutput", s, r -> {
                 float[] probs = p.probs(p.logits(r));
                 Plan plan = p.plan(probs);
                 return new Object[] {floats(r, slots * dim, -1, 1), floats(r, n * dim, -1, 1),
-                    RoutingInputs.combineWeights(probs, plan, false), plan.slotAssign()};
+                    RoutingInputs.combineWeights(probs, plan, 0), plan.slotAssign()};
             }, (d, a) -> d.launch(Dispatch.grid(slots * dim), Dispatch::combineBackwardOutput, f(a[0]), f(a[1]), f(a[2]),
                     (int[]) a[3], slots, j, dim)));
             c.add(exact("Dispatch.combineBackwardWeights", s, r -> {
@@ -381,8 +435,8 @@ public final class DifferentialCases {
                     plan.choice(), plan.slot()};
             }, (d, a) -> d.launch(Dispatch.grid(n * j), Dispatch::combineBackwardWeights, f(a[0]), f(a[1]), f(a[2]), (int[]) a[3],
                     (int[]) a[4], n, j, cap, dim)));
-            for (int renormalize : p.expertChoice() ? new int[] {0} : new int[] {0, 1}) {
-                String w = p + (renormalize != 0 ? " renormalized" : "");
+            for (int renormalize : p.expertChoice() ? new int[] {0} : new int[] {0, 1, 2}) {
+                String w = p + new String[] {"", " over kept", " over chosen"}[renormalize];
                 c.add(exact("Router.combineWeights", w, r -> {
                     float[] probs = p.probs(p.logits(r));
                     Plan plan = p.plan(probs);
@@ -393,7 +447,7 @@ public final class DifferentialCases {
                     float[] probs = p.probs(p.logits(r));
                     Plan plan = p.plan(probs);
                     return new Object[] {floats(r, n * e, -1, 1), floats(r, n * j, -1, 1),
-                        RoutingInputs.combineWeights(probs, plan, renormalize != 0), probs, plan.choice(), plan.slot()};
+                        RoutingInputs.combineWeights(probs, plan, renormalize), probs, plan.choice(), plan.slot()};
                 }, (d, a) -> d.launch(Router.gridTokens(n), Router::combineWeightsBackward, f(a[0]), f(a[1]), f(a[2]), f(a[3]),
                         (int[]) a[4], (int[]) a[5], n, e, j, renormalize)));
             }

@@ -146,13 +146,14 @@ final class RoutingInputs {
     }
 
     /** The combine weights of a plan, as {@code Router.combineWeights}: kept probabilities, optionally renormalised. */
-    static float[] combineWeights(float[] probs, Plan plan, boolean renormalize) {
+    /** The weights of {@code Router.combineWeights} with {@code normalize} 0 (raw), 1 (over kept) or 2 (over chosen). */
+    static float[] combineWeights(float[] probs, Plan plan, int normalize) {
         int j = plan.j();
         float[] w = new float[plan.n() * j];
         for (int t = 0; t < plan.n(); t++) {
             float sum = 0f;
             for (int r = 0; r < j; r++) {
-                if (plan.slot()[t * j + r] >= 0) {
+                if (normalize == 2 || plan.slot()[t * j + r] >= 0) {
                     sum += probs[t * plan.e() + plan.choice()[t * j + r]];
                 }
             }
@@ -160,7 +161,7 @@ final class RoutingInputs {
                 int at = t * j + r;
                 if (plan.slot()[at] >= 0) {
                     float p = probs[t * plan.e() + plan.choice()[at]];
-                    w[at] = renormalize ? p / sum : p;
+                    w[at] = normalize != 0 ? p / sum : p;
                 }
             }
         }
