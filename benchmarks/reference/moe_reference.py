@@ -55,10 +55,20 @@ class MoeConfig:
     expert: str                  # "gelu" | "swiglu"
     hidden: int                  # F
     every: int                   # MoE every n-th block (1); not used by the layer itself
+    shared_experts: int = 0      # dense experts every token passes through, added to the routed output
+    gate: str = "softmax"        # "softmax" | "sigmoid" (top-k only: weights over the chosen experts)
+    balance: str = "aux_loss"    # "aux_loss" | "bias" (a selection bias, given in the fixture)
+    bias_update_rate: float = 0.001  # gamma of bias balancing (not used by one forward)
+    aux_scope: str = "batch"     # "batch" | "sequence" (the balance loss per sequence, averaged)
+    route_groups: int = 1        # experts in this many groups; a token's experts from its best top_groups
+    top_groups: int = 1
 
 
-def capacity(cfg: MoeConfig, n: int) -> int:
-    """Expert capacity C of docs/moe.md, computed exactly (rational arithmetic)."""
+def capacity(cfg: MoeConfig, n: int, loads=None) -> int:
+    """Expert capacity C of docs/moe.md, computed exactly (rational arithmetic); a capacity factor
+    of 0 is dropless: the largest of the experts' loads (assignments before capacity)."""
+    if cfg.capacity_factor == 0:
+        return max(1, max(loads))
     cf = Fraction(repr(cfg.capacity_factor))
     e, k = cfg.experts, cfg.k
     if cfg.router == "topk":
@@ -80,27 +90,31 @@ def capacity(cfg: MoeConfig, n: int) -> int:
 # Experts
 # --------------------------------------------------------------------------------------------
 
-def expert_forward(cfg: MoeConfig, params: dict, e: int, xs: torch.Tensor) -> torch.Tensor:
-    """Expert e applied to the rows xs (n, D) -> (n, D)."""
+def expert_forward(cfg: MoeConfig, params: dict, e: int, xs: torch.Tensor, prefix: str = "experts.") -> torch.Tensor:
+    """Expert e (of the routed experts, or of the shared ones with prefix "shared.") applied to the rows xs (n, D)."""
     if cfg.expert == "gelu":
-        h = F.gelu(xs @ params["experts.up.weight"][e] + params["experts.up.bias"][e], approximate="tanh")
-        return h @ params["experts.down.weight"][e] + params["experts.down.bias"][e]
+        h = F.gelu(xs @ params[prefix + "up.weight"][e] + params[prefix + "up.bias"][e], approximate="tanh")
+        return h @ params[prefix + "down.weight"][e] + params[prefix + "down.bias"][e]
     if cfg.expert == "swiglu":
-        h = F.silu(xs @ params["experts.gate.weight"][e]) * (xs @ params["experts.up.weight"][e])
-        return h @ params["experts.down.weight"][e]
+        h = F.silu(xs @ params[prefix + "gate.weight"][e]) * (xs @ params[prefix + "up.weight"][e])
+        return h @ params[prefix + "down.weight"][e]
     raise ValueError(f"expert={cfg.expert!r}: expected gelu or swiglu")
+
+
+def expert_shapes(cfg: MoeConfig, prefix: str, e: int, d: int) -> dict:
+    f = cfg.hidden
+    if cfg.expert == "gelu":
+        return {prefix + "up.weight": (e, d, f), prefix + "up.bias": (e, f),
+                prefix + "down.weight": (e, f, d), prefix + "down.bias": (e, d)}
+    return {prefix + "gate.weight": (e, d, f), prefix + "up.weight": (e, d, f), prefix + "down.weight": (e, f, d)}
 
 
 def parameter_shapes(cfg: MoeConfig, d: int) -> dict:
     """Parameter names and shapes of docs/moe.md, in a fixed order."""
-    e, f = cfg.experts, cfg.hidden
-    shapes = {"router.weight": (d, e)}
-    if cfg.expert == "gelu":
-        shapes.update({"experts.up.weight": (e, d, f), "experts.up.bias": (e, f),
-                       "experts.down.weight": (e, f, d), "experts.down.bias": (e, d)})
-    else:
-        shapes.update({"experts.gate.weight": (e, d, f), "experts.up.weight": (e, d, f),
-                       "experts.down.weight": (e, f, d)})
+    shapes = {"router.weight": (d, cfg.experts)}
+    shapes.update(expert_shapes(cfg, "experts.", cfg.experts, d))
+    if cfg.shared_experts:
+        shapes.update(expert_shapes(cfg, "shared.", cfg.shared_experts, d))
     return shapes
 
 
@@ -114,10 +128,29 @@ def ranked(row: torch.Tensor) -> list:
     return sorted(range(len(vals)), key=lambda i: (-vals[i], i))
 
 
-def route_topk(p: torch.Tensor, k: int, c: int):
-    """Returns choice (N,k) expert ids in decreasing p, kept (N,k) bools, counts (E,) before capacity."""
+def masked_to_groups(sel: torch.Tensor, groups: int, top: int) -> torch.Tensor:
+    """Group-limited routing: a group's score is its best expert's; each token keeps its best `top`
+    groups (ties: the lower group) and every other expert's score becomes -inf."""
+    n, e = sel.shape
+    size = e // groups
+    out = sel.clone()
+    for t in range(n):
+        best = [max(sel[t, g * size:(g + 1) * size].tolist()) for g in range(groups)]
+        kept = sorted(range(groups), key=lambda g: (-best[g], g))[:top]
+        for g in range(groups):
+            if g not in kept:
+                out[t, g * size:(g + 1) * size] = float("-inf")
+    return out
+
+
+def route_topk(p: torch.Tensor, k: int, c):
+    """Returns choice (N,k) expert ids in decreasing p, kept (N,k) bools, counts (E,) before capacity.
+    c is the capacity, or a function of the counts (dropless)."""
     n, e = p.shape
     choice = [ranked(p[t])[:k] for t in range(n)]
+    counts = [sum(1 for t in range(n) for r in range(k) if choice[t][r] == ex) for ex in range(e)]
+    if callable(c):
+        c = c(counts)
     kept = [[False] * k for _ in range(n)]
     filled = [0] * e
     for r in range(k):                 # all first choices, then all second choices, ...
@@ -126,29 +159,28 @@ def route_topk(p: torch.Tensor, k: int, c: int):
             if filled[ex] < c:
                 filled[ex] += 1
                 kept[t][r] = True
-    counts = [sum(1 for t in range(n) for r in range(k) if choice[t][r] == ex) for ex in range(e)]
-    return choice, kept, counts
+    return choice, kept, counts, c
 
 
-def route_prototype(p_groups: list, c: int):
-    """p_groups: k tensors (N,G). Returns choice (N,k) global expert ids, kept (N,k), counts per group."""
+def route_prototype(p_groups: list, c):
+    """p_groups: k tensors (N,G). Returns choice (N,k) global expert ids, kept (N,k), counts per group,
+    the capacity (c, or c(all counts) for dropless)."""
     k = len(p_groups)
     n, g = p_groups[0].shape
-    choice = [[0] * k for _ in range(n)]
+    choice = [[grp * g + ranked(p[t])[0] for grp, p in enumerate(p_groups)] for t in range(n)]
+    counts = [[sum(1 for t in range(n) if choice[t][grp] == grp * g + local) for local in range(g)]
+              for grp in range(k)]
+    if callable(c):
+        c = c([x for cnt in counts for x in cnt])
     kept = [[False] * k for _ in range(n)]
-    counts = []
-    for grp, p in enumerate(p_groups):
+    for grp in range(k):
         filled = [0] * g
-        cnt = [0] * g
         for t in range(n):             # token order within each expert
-            local = ranked(p[t])[0]
-            cnt[local] += 1
-            choice[t][grp] = grp * g + local
+            local = choice[t][grp] - grp * g
             if filled[local] < c:
                 filled[local] += 1
                 kept[t][grp] = True
-        counts.append(cnt)
-    return choice, kept, counts
+    return choice, kept, counts, c
 
 
 def route_expert_choice(p: torch.Tensor, c: int):
@@ -160,26 +192,54 @@ def route_expert_choice(p: torch.Tensor, c: int):
 # The layer
 # --------------------------------------------------------------------------------------------
 
-def moe_forward(cfg: MoeConfig, params: dict, x: torch.Tensor):
-    """y (N,D), aux (), z (), routing dict. Training pass with jitter 0 (capacity_factor applies)."""
+def balance_loss(dist: torch.Tensor, choice, g: int, per_token: int, group_of, seq_len: int) -> torch.Tensor:
+    """G·Σ_e f_e·P_e for one softmax group, over the batch or (seq_len > 0) per sequence, averaged.
+    dist (N,G): the group's distribution; choice: per token, its choices in this group (local ids)."""
+    n = dist.shape[0]
+    spans = [(b, b + seq_len) for b in range(0, n, seq_len)] if seq_len else [(0, n)]
+    parts = []
+    for lo, hi in spans:
+        counts = [sum(1 for t in range(lo, hi) for ex in group_of(choice[t]) if ex == local) for local in range(g)]
+        f = torch.tensor(counts, dtype=dist.dtype) / ((hi - lo) * per_token)      # constants
+        parts.append(g * (f * dist[lo:hi].mean(dim=0)).sum())
+    return torch.stack(parts).mean()
+
+
+def moe_forward(cfg: MoeConfig, params: dict, x: torch.Tensor, bias=None):
+    """y (N,D), aux (), z (), routing dict. Training pass with jitter 0 (capacity_factor applies).
+    x is (N,D), or (B,T,D) for the sequence-wise balance loss; bias (E,) is the selection bias."""
     assert cfg.jitter == 0.0, "the reference does not draw jitter noise"
+    seq_len = x.shape[1] if x.dim() == 3 and cfg.aux_scope == "sequence" else 0
+    x = x.reshape(-1, x.shape[-1])
     n, d = x.shape
     e, k = cfg.experts, cfg.k
-    c = capacity(cfg, n)
+    c = capacity(cfg, n) if cfg.capacity_factor != 0 else (lambda loads: capacity(cfg, n, loads))
     h = x @ params["router.weight"]                    # (N,E) router logits
     y = torch.zeros_like(x)
-    routing = {"capacity": c}
+    routing = {}
 
     if cfg.router in ("topk", "expert_choice"):
-        p = torch.softmax(h, dim=-1)                   # (N,E), max-subtracted inside torch
+        if cfg.gate == "sigmoid":
+            p = torch.sigmoid(h)                       # per-expert scores
+            dist = p / p.sum(dim=-1, keepdim=True)     # what the balance loss sees
+        else:
+            p = torch.softmax(h, dim=-1)               # (N,E), max-subtracted inside torch
+            dist = p
         z = (torch.logsumexp(h, dim=-1) ** 2).mean()
     if cfg.router == "topk":
-        choice, kept, counts = route_topk(p.detach(), k, c)
-        # weight(t, r) = p[t, choice] (times kept), optionally / sum over the token's kept ones
+        sel = p.detach() + (bias if bias is not None else 0)
+        if cfg.route_groups > 1:
+            sel = masked_to_groups(sel, cfg.route_groups, cfg.top_groups)
+        choice, kept, counts, c = route_topk(sel, k, c)
+        # weight(t, r) = p[t, choice] (times kept); renormalised over the kept ones, or for sigmoid
+        # gates over the chosen ones
         idx = torch.tensor(choice, dtype=torch.long)                     # (N,k)
         keep = torch.tensor(kept, dtype=p.dtype)                         # (N,k)
-        w = torch.gather(p, 1, idx) * keep
-        if cfg.renormalize:
+        chosen_p = torch.gather(p, 1, idx)
+        w = chosen_p * keep
+        if cfg.gate == "sigmoid":
+            w = w / chosen_p.sum(dim=1, keepdim=True)
+        elif cfg.renormalize:
             denom = w.sum(dim=1, keepdim=True)
             none_kept = (keep.sum(dim=1, keepdim=True) == 0).to(p.dtype)
             w = w / (denom + none_kept)                # 0 / 1 = 0 for a token with nothing kept
@@ -190,8 +250,7 @@ def moe_forward(cfg: MoeConfig, params: dict, x: torch.Tensor):
                 rs = torch.tensor([r for _, r in rows])
                 out = expert_forward(cfg, params, ex, x[ts])
                 y = y.index_add(0, ts, w[ts, rs].unsqueeze(1) * out)
-        f = torch.tensor(counts, dtype=p.dtype) / (n * k)                # constants
-        aux = e * (f * p.mean(dim=0)).sum()
+        aux = balance_loss(dist, choice, e, k, lambda cs: cs, seq_len)
         routing.update(expert_index=choice, kept=kept)
     elif cfg.router == "prototype":
         if e % k != 0:
@@ -199,7 +258,8 @@ def moe_forward(cfg: MoeConfig, params: dict, x: torch.Tensor):
         g = e // k
         hs = [h[:, i * g:(i + 1) * g] for i in range(k)]
         ps = [torch.softmax(hg, dim=-1) for hg in hs]
-        choice, kept, counts = route_prototype([pg.detach() for pg in ps], c)
+        sels = [pg.detach() + (bias[i * g:(i + 1) * g] if bias is not None else 0) for i, pg in enumerate(ps)]
+        choice, kept, counts, c = route_prototype(sels, c)
         for grp in range(k):
             for local in range(g):
                 ex = grp * g + local
@@ -208,9 +268,8 @@ def moe_forward(cfg: MoeConfig, params: dict, x: torch.Tensor):
                     ts = torch.tensor(ts)
                     out = expert_forward(cfg, params, ex, x[ts])
                     y = y.index_add(0, ts, ps[grp][ts, local].unsqueeze(1) * out)
-        aux_groups = [g * ((torch.tensor(counts[i], dtype=x.dtype) / n) * ps[i].mean(dim=0)).sum()
-                      for i in range(k)]
-        aux = torch.stack(aux_groups).mean()
+        aux = torch.stack([balance_loss(ps[i], choice, g, 1, lambda cs, i=i: [cs[i] - i * g], seq_len)
+                           for i in range(k)]).mean()
         z = torch.stack([torch.logsumexp(hg, dim=-1) ** 2 for hg in hs]).mean()   # over tokens and prototypes
         routing.update(expert_index=choice, kept=kept, counts=counts)
     elif cfg.router == "expert_choice":
@@ -224,6 +283,9 @@ def moe_forward(cfg: MoeConfig, params: dict, x: torch.Tensor):
         routing.update(expert_tokens=tokens)
     else:
         raise ValueError(f"router={cfg.router!r}: expected topk, prototype or expert_choice")
+    for s_ in range(cfg.shared_experts):
+        y = y + expert_forward(cfg, params, s_, x, prefix="shared.")
+    routing["capacity"] = c
     return y, aux, z, routing
 
 
@@ -246,6 +308,8 @@ class Case:
     router_scale: float = 2.0        # router weights ~ N(0, router_scale^2 / D): well separated p
     zero_expert: int = -1            # if >= 0, this expert is made to receive no token
     note: str = ""
+    seq_len: int = 0                 # > 0: x is (N/seq_len, seq_len, D), for the sequence-wise loss
+    bias: tuple = ()                 # the selection bias of bias balancing, one value per expert
 
 
 def make_inputs(case: Case):
@@ -269,25 +333,43 @@ def make_inputs(case: Case):
             x[:, 0] = x[:, 0].abs() + 1.0
             params["router.weight"][0, case.zero_expert] = -8.0
         grad_y = torch.randn(n, d, generator=gen)
-        if routing_margin(cfg, params, x) > TIE_GAP:
+        if routing_margin(cfg, params, x, selection_bias(case)) > TIE_GAP:
+            if case.seq_len:
+                x = x.reshape(n // case.seq_len, case.seq_len, d)
             return x, params, grad_y, attempt
     raise RuntimeError(f"{case.name}: could not draw inputs without near-ties in 100 attempts")
 
 
-def routing_margin(cfg: MoeConfig, params: dict, x: torch.Tensor) -> float:
-    """Smallest gap between probabilities whose order decides the routing (float32)."""
+def selection_bias(case: Case):
+    return torch.tensor(case.bias, dtype=torch.float32) if case.bias else None
+
+
+def routing_margin(cfg: MoeConfig, params: dict, x: torch.Tensor, bias=None) -> float:
+    """Smallest gap between scores whose order decides the routing (float32): the selection scores
+    (gate scores plus the bias) of the choices, and the group scores at the top_groups boundary."""
     h = x @ params["router.weight"]
     n = x.shape[0]
     if cfg.router == "topk":
+        sel = (torch.sigmoid(h) if cfg.gate == "sigmoid" else torch.softmax(h, dim=-1)) + (
+            bias if bias is not None else 0)
+        gaps = []
+        if cfg.route_groups > 1:
+            size = cfg.experts // cfg.route_groups
+            best = sel.reshape(n, cfg.route_groups, size).max(dim=-1).values
+            s = torch.sort(best, dim=-1, descending=True).values
+            gaps.append(float((s[:, cfg.top_groups - 1] - s[:, cfg.top_groups]).min()))
+            sel = masked_to_groups(sel, cfg.route_groups, cfg.top_groups)
         # The order of the first k choices matters (choice rank sets slot priority), and the
         # k-th against the (k+1)-th decides the set.
-        s = torch.sort(torch.softmax(h, dim=-1), dim=-1, descending=True).values[:, :cfg.k + 1]
-        return float((s[:, :-1] - s[:, 1:]).min())
+        s = torch.sort(sel, dim=-1, descending=True).values[:, :cfg.k + 1]
+        gaps.append(float((s[:, :-1] - s[:, 1:]).min()))
+        return min(gaps)
     if cfg.router == "prototype":
         g = cfg.experts // cfg.k
         gaps = []
         for i in range(cfg.k):
-            s = torch.sort(torch.softmax(h[:, i * g:(i + 1) * g], dim=-1), dim=-1, descending=True).values
+            sel = torch.softmax(h[:, i * g:(i + 1) * g], dim=-1) + (bias[i * g:(i + 1) * g] if bias is not None else 0)
+            s = torch.sort(sel, dim=-1, descending=True).values
             gaps.append(float((s[:, 0] - s[:, 1]).min()))
         return min(gaps)
     # expert choice: per expert, the C-th against the (C+1)-th token (and the order is irrelevant)
@@ -300,10 +382,12 @@ def routing_margin(cfg: MoeConfig, params: dict, x: torch.Tensor) -> float:
 # Fixture cases
 # --------------------------------------------------------------------------------------------
 
-def config(router, experts, k, cf, renormalize, expert, hidden):
+def config(router, experts, k, cf, renormalize, expert, hidden, **modern):
+    """A fixture's config; `modern` sets the routing options of current MoE models (shared_experts,
+    gate, balance, aux_scope, route_groups, top_groups)."""
     return MoeConfig(router=router, experts=experts, k=k, capacity_factor=cf, eval_capacity_factor=2.0,
                      renormalize=renormalize, aux_loss_coef=0.1, z_loss_coef=0.01, jitter=0.0,
-                     expert=expert, hidden=hidden, every=1)
+                     expert=expert, hidden=hidden, every=1, **modern)
 
 
 CASES = [
@@ -333,6 +417,23 @@ CASES = [
          seed=1, note="expert choice, C = 8; k is ignored; some tokens taken by none or several"),
     Case("expert_choice_cf0.5_swiglu_seed2", config("expert_choice", 6, 1, 0.5, False, "swiglu", 20), n=40,
          d=16, seed=2, note="expert choice, C = ceil(40*0.5/6) = 4: most tokens taken by no expert"),
+    Case("topk_k2_cf1.0_shared2_gelu_seed7", config("topk", 6, 2, 1.0, False, "gelu", 12, shared_experts=2),
+         n=36, d=12, seed=7, note="top-2 and 2 shared experts that every token passes through (DeepSeekMoE)"),
+    Case("topk_k2_cf1.0_sigmoid_gelu_seed8", config("topk", 6, 2, 1.0, False, "gelu", 16, gate="sigmoid"),
+         n=36, d=12, seed=8, note="sigmoid gates, weights normalised over the chosen experts; drops"),
+    Case("topk_k2_cf1.25_sigmoid_bias_swiglu_seed9", config("topk", 6, 2, 1.25, False, "swiglu", 12,
+         gate="sigmoid", balance="bias"), n=36, d=12, seed=9, bias=(0.05, -0.1, 0.0, 0.08, -0.02, 0.03),
+         note="sigmoid gates, experts selected with a balance bias that the weights do not see (DeepSeek-V3)"),
+    Case("topk_k2_cf1.0_sigmoid_sequence_gelu_seed10", config("topk", 6, 2, 1.0, False, "gelu", 12,
+         gate="sigmoid", aux_scope="sequence"), n=48, d=12, seed=10, seq_len=8,
+         note="the sequence-wise balance loss over 6 sequences of 8 tokens, sigmoid gates"),
+    Case("prototype_k2_cf1.0_sequence_gelu_seed11", config("prototype", 8, 2, 1.0, False, "gelu", 12,
+         aux_scope="sequence"), n=40, d=12, seed=11, seq_len=10,
+         note="2 top-1 prototyping with the sequence-wise balance loss per prototype"),
+    Case("topk_k2_dropless_gelu_seed12", config("topk", 6, 2, 0.0, False, "gelu", 12), n=36, d=12, seed=12,
+         note="dropless: the capacity is the largest expert load, nothing is dropped"),
+    Case("topk_k2_cf1.0_groups4_top2_gelu_seed13", config("topk", 8, 2, 1.0, False, "gelu", 12, route_groups=4,
+         top_groups=2), n=40, d=12, seed=13, note="group-limited: each token's 2 experts within its best 2 of 4 groups"),
 ]
 
 
@@ -388,7 +489,7 @@ def run_case(case: Case):
     x, params, grad_y, attempt = make_inputs(case)
     x = x.clone().requires_grad_(True)
     params = {k: v.clone().requires_grad_(True) for k, v in params.items()}
-    y, aux, z, routing = moe_forward(case.cfg, params, x)
+    y, aux, z, routing = moe_forward(case.cfg, params, x, selection_bias(case))
     objective(case.cfg, y, aux, z, grad_y).backward()
     return x, params, grad_y, y, aux, z, routing, attempt
 
@@ -397,6 +498,8 @@ def fixture_tensors(case: Case):
     x, params, grad_y, y, aux, z, routing, _ = run_case(case)
     t = {"x": x.detach()}
     t.update({k: v.detach() for k, v in params.items()})
+    if case.bias:
+        t["balance_bias"] = selection_bias(case)
     t["grad_y"] = grad_y
     t["y"] = y.detach()
     t["aux"] = aux.detach().reshape(())
@@ -463,12 +566,13 @@ def check_gradcheck(case: Case):
     """Finite differences (float64) of the whole objective w.r.t. x and every parameter."""
     x, params, grad_y, _ = make_inputs(case)
     x, params, grad_y = to64(x, params, grad_y)
+    bias = selection_bias(case).double() if case.bias else None
     names = list(params)
-    _, _, _, routing0 = moe_forward(case.cfg, params, x)
+    _, _, _, routing0 = moe_forward(case.cfg, params, x, bias)
 
     def fn(xx, *ps):
         pd = dict(zip(names, ps))
-        y, aux, z, routing = moe_forward(case.cfg, pd, xx)
+        y, aux, z, routing = moe_forward(case.cfg, pd, xx, bias)
         # perturbations must not change the routing (inputs are kept away from ties)
         assert {k: v for k, v in routing.items()} == routing0, "routing changed under perturbation"
         return objective(case.cfg, y, aux, z, grad_y)
@@ -531,6 +635,14 @@ def self_check():
         Case("gc_proto", config("prototype", 4, 2, 1.0, False, "swiglu", 5), n=10, d=4, seed=24),
         Case("gc_ec", config("expert_choice", 4, 2, 0.5, False, "gelu", 5), n=10, d=4, seed=25),
         Case("gc_zero", config("topk", 4, 2, 1.0, False, "gelu", 5), n=10, d=4, seed=26, zero_expert=2),
+        Case("gc_shared", config("topk", 4, 2, 1.0, False, "swiglu", 5, shared_experts=1), n=10, d=4, seed=27),
+        Case("gc_sigmoid_bias", config("topk", 4, 2, 1.0, False, "gelu", 5, gate="sigmoid", balance="bias"), n=10,
+             d=4, seed=28, bias=(0.1, -0.05, 0.0, 0.02)),
+        Case("gc_sequence", config("topk", 4, 2, 1.0, False, "gelu", 5, aux_scope="sequence"), n=12, d=4, seed=29,
+             seq_len=4),
+        Case("gc_dropless", config("topk", 4, 2, 0.0, False, "gelu", 5), n=10, d=4, seed=30),
+        Case("gc_groups", config("topk", 8, 2, 1.0, False, "gelu", 5, route_groups=4, top_groups=2), n=10, d=4,
+             seed=31),
     ]
     for case in small:
         check_gradcheck(case)

@@ -67,7 +67,7 @@ class MoeLayerGoldenTest {
 
     /** Tensors of a fixture that are not parameters (routing info and the objective's pieces). */
     private static final Set<String> NOT_PARAMETERS =
-            Set.of("x", "grad_y", "y", "aux", "z", "expert_index", "kept", "expert_tokens");
+            Set.of("x", "grad_y", "y", "aux", "z", "expert_index", "kept", "expert_tokens", "balance_bias");
 
     static Stream<Path> fixtures() throws IOException {
         return listFixtures().stream();
@@ -92,8 +92,9 @@ class MoeLayerGoldenTest {
     void layerMatchesThePyTorchReference(Path path) throws IOException {
         Fixture f = Fixture.read(path);
         MoeConfig config = f.config();
-        int n = f.shape("x")[0];
-        int d = f.shape("x")[1];
+        int[] xShape = f.shape("x"); // (N,D), or (B,T,D) for the sequence-wise loss
+        int d = xShape[xShape.length - 1];
+        int n = f.floats("x").length / d;
         assertEquals(f.width(), d, f.name + ": config width against x");
 
         JvmDevice device = new JvmDevice(2, false);
@@ -110,11 +111,15 @@ class MoeLayerGoldenTest {
             System.arraycopy(ref.floats(), 0, p.data(), 0, p.size());
             p.toDevice();
         }
+        if (f.file.tensors().containsKey("balance_bias")) {
+            System.arraycopy(f.floats("balance_bias"), 0, layer.balanceBias().data(), 0, config.experts());
+            layer.balanceBias().toDevice();
+        }
 
         Tape tape = Tape.training(device);
-        Tensor x = Tensor.of(device, true, f.floats("x"), n, d);
+        Tensor x = Tensor.of(device, true, f.floats("x"), xShape);
         Tensor y = layer.forward(tape, x);
-        assertArrayEquals(new int[] {n, d}, y.shape(), f.name + ": shape of y");
+        assertArrayEquals(xShape, y.shape(), f.name + ": shape of y");
         float[] yValues = y.toHost().data().clone();
         tape.backward(y, f.floats("grad_y"));
 
@@ -183,11 +188,20 @@ class MoeLayerGoldenTest {
             if (f.hasIdleExpert()) {
                 covered.add("an expert with no token");
             }
+            covered.add("shared experts " + (optional(c, "shared_experts", 0) > 0));
+            covered.add("gate " + optionalString(c, "gate", "softmax"));
+            covered.add("balance " + optionalString(c, "balance", "aux_loss"));
+            covered.add(router + " aux_scope " + optionalString(c, "aux_scope", "batch"));
+            covered.add("dropless " + (number(f, c, "capacity_factor") == 0));
+            covered.add("route_groups " + (optional(c, "route_groups", 1) > 1));
+
         }
         List<String> required = List.of("topk", "prototype", "expert_choice", "topk k=1", "topk k=2",
                 "topk renormalize=true", "topk renormalize=false", "prototype k=1", "prototype k=>1",
                 "expert gelu", "expert swiglu", "topk with drops", "topk without drops", "prototype with drops",
-                "expert_choice with drops", "an expert with no token");
+                "expert_choice with drops", "an expert with no token", "shared experts true", "gate sigmoid",
+                "balance bias", "topk aux_scope sequence", "prototype aux_scope sequence", "dropless true",
+                "route_groups true");
         List<String> missing = required.stream().filter(r -> !covered.contains(r)).toList();
         assertTrue(missing.isEmpty(), "golden fixtures do not cover " + missing + " (covered: " + covered + "); "
                 + REGENERATE);
@@ -211,13 +225,18 @@ class MoeLayerGoldenTest {
             return new Fixture(name, file, JsonParser.parseString(json).getAsJsonObject());
         }
 
+        /** The layer's config; fixtures written before the routing of current models lack its fields (their defaults). */
         MoeConfig config() {
             JsonObject c = configJson;
             return new MoeConfig(string(this, c, "router"), integer(this, c, "experts"), integer(this, c, "k"),
                     number(this, c, "capacity_factor"), number(this, c, "eval_capacity_factor"),
                     field(this, c, "renormalize").getAsBoolean(), number(this, c, "aux_loss_coef"),
                     number(this, c, "z_loss_coef"), number(this, c, "jitter"), string(this, c, "expert"),
-                    integer(this, c, "hidden"), integer(this, c, "every"));
+                    integer(this, c, "hidden"), integer(this, c, "every"), optional(c, "shared_experts", 0),
+                    optionalString(c, "gate", "softmax"), optionalString(c, "balance", "aux_loss"),
+                    c.has("bias_update_rate") ? c.get("bias_update_rate").getAsDouble()
+                            : MoeConfig.DEFAULT_BIAS_UPDATE_RATE, optionalString(c, "aux_scope", "batch"),
+                    optional(c, "route_groups", 1), optional(c, "top_groups", 1));
         }
 
         int width() {
@@ -296,6 +315,14 @@ class MoeLayerGoldenTest {
         JsonElement e = c.get(key);
         assertNotNull(e, f.name + ": config has no \"" + key + "\": " + c + "; " + REGENERATE);
         return e;
+    }
+
+    private static int optional(JsonObject c, String key, int absent) {
+        return c.has(key) ? c.get(key).getAsInt() : absent;
+    }
+
+    private static String optionalString(JsonObject c, String key, String absent) {
+        return c.has(key) ? c.get(key).getAsString() : absent;
     }
 
     private static String string(Fixture f, JsonObject c, String key) {

@@ -29,7 +29,7 @@ class GptModelTest {
     void parameterCountOfMoeModelsMatchesTheConfig() {
         for (String expert : new String[] {"gelu", "swiglu"}) {
             ModelConfig config = TINY.withMoe(new MoeConfig("prototype", 4, 2, 1.25, 2, false, 0.01, 0.001, 0, expert,
-                    6, 2));
+                    6, 2, expert.equals("gelu") ? 2 : 0, "softmax", "aux_loss", 0.001, "batch", 1, 1));
             GptModel model = new GptModel(config, new JvmDevice(1, false), 3);
             long total = model.parameters().values().stream().mapToLong(Tensor::size).sum();
             assertEquals(config.parameterCount(), total, expert);

@@ -33,6 +33,10 @@ class TrainerTest {
             .set("checkpoint_every", "4").set("corpus_bytes", "20000").set("moe.experts", "4").set("moe.hidden", "16")
             .build();
     private static final TrainConfig TINY_DENSE = new ConfigLoader(TINY).set("model.moe", "null").build();
+    /** The routing of current models at once: top-2 sigmoid with bias balancing, a shared expert, the sequence-wise loss. */
+    private static final TrainConfig MODERN = new ConfigLoader(TINY).set("moe.router", "topk").set("moe.k", "2")
+            .set("moe.gate", "sigmoid").set("moe.balance", "bias").set("moe.bias_update_rate", "0.01")
+            .set("moe.shared_experts", "1").set("moe.aux_scope", "sequence").set("moe.capacity_factor", "0").build();
 
     private static Device device;
 
@@ -129,6 +133,25 @@ class TrainerTest {
         resumes(TINY, dir.resolve("moe"));
         resumes(TINY_DENSE, dir.resolve("dense"));
         resumes(jittered, dir.resolve("jitter"));
+        resumes(MODERN, dir.resolve("modern"));
+    }
+
+    @Test
+    void theBalanceBiasMovesEveryStepIsSavedAndReportedInTheMetrics() throws IOException {
+        Path runDir = dir.resolve("bias");
+        train(MODERN, runDir);
+        float[] saved = Checkpoint.load(runDir.resolve(Checkpoint.FILE_NAME)).tensors()
+                .get("buffer.blocks.1.ffn.balance_bias").floats();
+        double rate = MODERN.model().moe().biasUpdateRate();
+        // Each step moves each bias by -rate, 0 or +rate: after 8 steps a multiple of rate, not all 0.
+        boolean moved = false;
+        for (float b : saved) {
+            assertEquals(0, Math.abs(Math.round(b / rate) * rate - b), 1e-6, "bias " + b + " is not a multiple of " + rate);
+            moved |= b != 0;
+        }
+        assertTrue(moved, "the bias never moved: " + Arrays.toString(saved));
+        Map<?, ?> layer = (Map<?, ?>) ((List<?>) MetricsLog.read(runDir).getLast().get("moe")).get(1);
+        assertEquals(TINY.model().moe().experts(), ((List<?>) layer.get("balance_bias")).size(), layer.toString());
     }
 
     private static void resumes(TrainConfig config, Path dir) throws IOException {
