@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.moe4j.study.M6tPreset;
+import org.moe4j.study.ModernPreset;
 import org.moe4j.study.Study;
 import org.moe4j.study.StudyGrid;
 import org.moe4j.study.StudyRun;
@@ -14,11 +15,12 @@ import picocli.CommandLine.Parameters;
 
 @Command(name = "study", mixinStandardHelpOptions = true,
         description = {"Train a grid of runs and summarise them: results.md, results.json and plots.",
-                "A built-in study (m6t: the M6-T paper's routing experiments) or your own grid (--grid FILE).",
+                "A built-in study (m6t: the M6-T paper's routing experiments; modern: the routing of current MoE",
+                "models) or your own grid (--grid FILE).",
                 "Run it again with the same --out to continue a stopped study: finished runs are kept."})
 final class StudyCommand implements Callable<Integer> {
     /** The built-in studies. */
-    static final List<String> STUDIES = List.of("m6t");
+    static final List<String> STUDIES = List.of("m6t", "modern");
 
     @Parameters(arity = "0..1", paramLabel = "STUDY", description = "a built-in study: ${COMPLETION-CANDIDATES}",
             completionCandidates = Studies.class)
@@ -66,7 +68,8 @@ final class StudyCommand implements Callable<Integer> {
         if (!STUDIES.contains(study)) {
             throw new IllegalArgumentException("study '" + study + "' is not built in: built-in studies are " + STUDIES);
         }
-        return M6tPreset.grid(preset == null ? "full" : preset);
+        String size = preset == null ? "full" : preset;
+        return study.equals("modern") ? ModernPreset.grid(size) : M6tPreset.grid(size);
     }
 
     /** Completion candidates of the STUDY parameter. */

@@ -62,20 +62,15 @@ public final class M6tPreset {
     private M6tPreset() {
     }
 
-    /** Model and training size of a preset. */
-    private record Size(int steps, int batchSize, int contextSize, int layers, int heads, int width,
-                        int hidden, int evalEvery, int evalBatches, int logEvery, int corpusBytes) {
-    }
-
     /**
      * Sized for time on two cores: on a busy two-core machine {@code quick} took 3.5 minutes for its
      * 32 runs and {@code full} 24 minutes (docs/study-results.md). Chosen for time only, never for
      * what the numbers say.
      */
-    private static Size size(String preset) {
+    private static PresetSize size(String preset) {
         return switch (preset) {
-            case "quick" -> new Size(250, 8, 32, 2, 2, 32, 128, 50, 4, 10, 100_000);
-            case "full" -> new Size(500, 8, 64, 2, 4, 64, 256, 50, 16, 10, 400_000);
+            case "quick" -> new PresetSize(250, 8, 32, 2, 2, 32, 128, 50, 4, 10, 100_000);
+            case "full" -> new PresetSize(500, 8, 64, 2, 4, 64, 256, 50, 16, 10, 400_000);
             default -> throw new IllegalArgumentException("preset '" + preset + "' is not known: allowed values are " + PRESETS);
         };
     }
@@ -95,37 +90,9 @@ public final class M6tPreset {
 
     /** The grid of a preset ({@code quick} or {@code full}). */
     public static StudyGrid grid(String preset) {
-        Size size = size(preset);
-        JsonObject moe = new JsonObject();
-        moe.addProperty("router", "topk");
-        moe.addProperty("experts", EXPERTS);
-        moe.addProperty("k", 1);
-        moe.addProperty("capacity_factor", CAPACITY_FACTOR);
-        moe.addProperty("eval_capacity_factor", EVAL_CAPACITY_FACTOR);
-        moe.addProperty("aux_loss_coef", AUX_LOSS_COEF);
-        moe.addProperty("z_loss_coef", 0.0);
-        moe.addProperty("jitter", 0.0);
-        moe.addProperty("renormalize", RENORMALIZE);
-        moe.addProperty("expert", EXPERT);
-        moe.addProperty("hidden", size.hidden());
-        moe.addProperty("every", 1);
-        JsonObject model = new JsonObject();
-        model.addProperty("context_size", size.contextSize());
-        model.addProperty("layers", size.layers());
-        model.addProperty("heads", size.heads());
-        model.addProperty("width", size.width());
-        model.addProperty("hidden", size.hidden());
-        model.add("moe", moe);
-        JsonObject base = new JsonObject();
-        base.add("model", model);
-        base.addProperty("steps", size.steps());
-        base.addProperty("batch_size", size.batchSize());
-        base.addProperty("warmup_steps", size.steps() / 10);
-        base.addProperty("log_every", size.logEvery());
-        base.addProperty("eval_every", size.evalEvery());
-        base.addProperty("eval_batches", size.evalBatches());
-        base.addProperty("checkpoint_every", 0);
-        base.addProperty("corpus_bytes", size.corpusBytes());
+        PresetSize size = size(preset);
+        JsonObject moe = moeBase("topk", EXPERTS, 1, size.hidden());
+        JsonObject base = size.base(moe);
 
         List<GridConfig> configs = new ArrayList<>();
         for (Router r : ROUTERS) {
@@ -141,7 +108,29 @@ public final class M6tPreset {
         return new StudyGrid("m6t-" + preset, base, configs, SEEDS, List.of("model.moe.capacity_factor"));
     }
 
-    private static GridConfig config(String name, Router r, Size size, double capacityFactor, double auxLossCoef) {
+    /**
+     * The MoE fields of a run before its own settings: the training rules of this study (capacity
+     * factors, load-balancing coefficient, no z-loss or jitter, combine weights not renormalised,
+     * GELU experts, an MoE layer in every block), which {@link ModernPreset} shares.
+     */
+    static JsonObject moeBase(String router, int experts, int k, int hidden) {
+        JsonObject moe = new JsonObject();
+        moe.addProperty("router", router);
+        moe.addProperty("experts", experts);
+        moe.addProperty("k", k);
+        moe.addProperty("capacity_factor", CAPACITY_FACTOR);
+        moe.addProperty("eval_capacity_factor", EVAL_CAPACITY_FACTOR);
+        moe.addProperty("aux_loss_coef", AUX_LOSS_COEF);
+        moe.addProperty("z_loss_coef", 0.0);
+        moe.addProperty("jitter", 0.0);
+        moe.addProperty("renormalize", RENORMALIZE);
+        moe.addProperty("expert", EXPERT);
+        moe.addProperty("hidden", hidden);
+        moe.addProperty("every", 1);
+        return moe;
+    }
+
+    private static GridConfig config(String name, Router r, PresetSize size, double capacityFactor, double auxLossCoef) {
         Map<String, JsonElement> set = new LinkedHashMap<>();
         set.put("model.moe.router", new JsonPrimitive(r.router()));
         set.put("model.moe.k", new JsonPrimitive(r.k()));

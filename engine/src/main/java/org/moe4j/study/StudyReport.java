@@ -128,9 +128,9 @@ public final class StudyReport {
         md.append("Eval loss is the last evaluation's held-out loss, mean ± standard deviation over the seeds that "
                 + "finished; perplexity is exp of the mean; the other columns are means over those seeds. "
                 + RoutingMetrics.ABSENT_TEXT + " means not reported. See docs/study.md.\n\n");
-        md.append("| config | seeds done | eval loss | perplexity | drop rate | load CV | router entropy | tokens/s "
-                + "| params | active params |\n");
-        md.append("|---|---|---|---|---|---|---|---|---|---|\n");
+        md.append("| config | seeds done | eval loss | perplexity | drop rate | load CV | router entropy | slot use "
+                + "| tokens/s | params | active params |\n");
+        md.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Row row : rows) {
             int n = row.done().size();
             double loss = row.meanEvalLoss();
@@ -147,6 +147,7 @@ public final class StudyReport {
                             : RoutingMetrics.ABSENT_TEXT)
                     .append(" | ").append(RoutingMetrics.format(row.mean(r -> r.routing().loadCv()), 3))
                     .append(" | ").append(RoutingMetrics.format(row.mean(r -> r.routing().routerEntropy()), 3))
+                    .append(" | ").append(RoutingMetrics.format(row.mean(r -> r.routing().slotUse()), 3))
                     .append(" | ").append(RoutingMetrics.format(row.mean(RunResult::tokensPerSecond), 0))
                     .append(" | ").append(String.format(Locale.ROOT, "%,d", row.parameters().total()))
                     .append(" | ").append(String.format(Locale.ROOT, "%,d", row.parameters().active()))
@@ -194,6 +195,7 @@ public final class StudyReport {
             c.add("drop_rate", number(row.mean(r -> r.routing().dropRate())));
             c.add("load_cv", number(row.mean(r -> r.routing().loadCv())));
             c.add("router_entropy", number(row.mean(r -> r.routing().routerEntropy())));
+            c.add("slot_use", number(row.mean(r -> r.routing().slotUse())));
             c.add("tokens_per_s", number(row.mean(RunResult::tokensPerSecond)));
             c.addProperty("params_total", row.parameters().total());
             c.addProperty("params_active", row.parameters().active());
@@ -208,6 +210,7 @@ public final class StudyReport {
                 run.add("drop_rate", number(r.routing().dropRate()));
                 run.add("load_cv", number(r.routing().loadCv()));
                 run.add("router_entropy", number(r.routing().routerEntropy()));
+                run.add("slot_use", number(r.routing().slotUse()));
                 run.add("tokens_per_s", number(r.tokensPerSecond()));
                 run.add("seconds", number(r.seconds()));
                 JsonArray curve = new JsonArray();

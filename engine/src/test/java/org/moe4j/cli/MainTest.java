@@ -105,12 +105,16 @@ class MainTest {
         System.setOut(new PrintStream(bytes, true, StandardCharsets.UTF_8));
         try {
             assertEquals(0, run("study", "m6t", "--preset", "quick", "--list"));
+            assertEquals(0, run("study", "modern", "--list"));
         } finally {
             System.setOut(saved);
         }
         String listing = bytes.toString(StandardCharsets.UTF_8);
         assertTrue(listing.contains("16 configurations x 2 seeds = 32 runs"), listing);
         assertTrue(listing.contains("2top1-cf0.5-s2  model.moe.router=prototype, model.moe.k=2"), listing);
+        assertTrue(listing.contains("study modern-full: 6 configurations x 2 seeds = 12 runs"), listing);
+        assertTrue(listing.contains("fine-top4-shared-s1  model.moe.router=topk, model.moe.k=4, model.moe.experts=19"),
+                listing);
     }
 
     @Test

@@ -20,7 +20,8 @@ class RoutingMetricsTest {
     void denseLineHasNoRoutingStatistics() {
         RoutingMetrics m = RoutingMetrics.fromMetricsLine(Map.of("step", 10L, "loss", 2.5));
         assertFalse(m.present());
-        assertTrue(Double.isNaN(m.dropRate()) && Double.isNaN(m.loadCv()) && Double.isNaN(m.routerEntropy()));
+        assertTrue(Double.isNaN(m.dropRate()) && Double.isNaN(m.loadCv()) && Double.isNaN(m.routerEntropy())
+                && Double.isNaN(m.slotUse()));
         assertEquals("–", RoutingMetrics.format(m.loadCv(), 3));
         assertEquals("0.125", RoutingMetrics.format(0.125, 3));
     }
@@ -30,10 +31,10 @@ class RoutingMetricsTest {
         // The form the trainer writes: "moe" is a list, one RoutingStats map per MoE layer plus its block.
         Map<String, Object> line = Map.of("step", 10L, "loss", 2.5, "aux_loss", 2.1, "moe", List.of(
                 layer(0, new RoutingStats(64, 10, new double[] {40, 24}, new double[] {10, 10}, 1.25, 0.25, 0.1, 1.0,
-                        1.1, 0, 1, 1, null)),
+                        1.1, 0, 0.5, 1, null)),
                 layer(1, new RoutingStats(64, 10, new double[] {32, 32}, new double[] {10, 10}, 1.0, 0.75, 0.3, 0.5,
-                        1.0, 0, 1, 1, null))));
-        assertEquals(new RoutingMetrics(0.2, 0.5, 0.75), round(RoutingMetrics.fromMetricsLine(line)));
+                        1.0, 0, 0.9, 1, null))));
+        assertEquals(new RoutingMetrics(0.2, 0.5, 0.75, 0.7), round(RoutingMetrics.fromMetricsLine(line)));
     }
 
     @Test
@@ -61,12 +62,12 @@ class RoutingMetricsTest {
         GridConfig config = new GridConfig("top2", Map.of("learning_rate", new JsonPrimitive(0.01)));
         StudyGrid grid = new StudyGrid("g", new JsonObject(), List.of(config), List.of(1L, 2L), List.of());
         List<RunResult> runs = List.of(
-                result(new StudyRun(config, 1), 2.0, new RoutingMetrics(0.02, 0.5, 1.2)),
-                result(new StudyRun(config, 2), 2.2, new RoutingMetrics(0.04, 0.7, 1.4)));
+                result(new StudyRun(config, 1), 2.0, new RoutingMetrics(0.02, 0.5, 1.2, 0.8)),
+                result(new StudyRun(config, 2), 2.2, new RoutingMetrics(0.04, 0.7, 1.4, 0.9)));
         TrainConfig trainConfig = grid.config(config, 1);
         StudyReport.Row row = new StudyReport.Row(config, trainConfig, StudyReport.parameterCounts(trainConfig), runs);
         String md = StudyReport.markdown(grid, List.of(row), List.of());
-        assertTrue(md.contains("| top2 | 2/2 | 2.1000 ± 0.1414 | 8.166 | 3.00% | 0.600 | 1.300 | 1000 | "), md);
+        assertTrue(md.contains("| top2 | 2/2 | 2.1000 ± 0.1414 | 8.166 | 3.00% | 0.600 | 1.300 | 0.850 | 1000 | "), md);
         assertEquals(trainConfig.model().parameterCount(), row.parameters().total());
         assertTrue(StudyPlots.loadCvVsLoss(List.of(row)) != null);
     }
@@ -85,6 +86,6 @@ class RoutingMetricsTest {
 
     private static RoutingMetrics round(RoutingMetrics m) {
         return new RoutingMetrics(Math.round(m.dropRate() * 1e9) / 1e9, Math.round(m.loadCv() * 1e9) / 1e9,
-                Math.round(m.routerEntropy() * 1e9) / 1e9);
+                Math.round(m.routerEntropy() * 1e9) / 1e9, Math.round(m.slotUse() * 1e9) / 1e9);
     }
 }

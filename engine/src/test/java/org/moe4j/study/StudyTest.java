@@ -62,12 +62,12 @@ class StudyTest {
 
         String md = Files.readString(studyDir.resolve(StudyReport.RESULTS_MD));
         assertTrue(md.contains("| config | seeds done | eval loss | perplexity | drop rate | load CV | router entropy"
-                + " | tokens/s | params | active params |"), md);
-        assertTrue(md.matches("(?s).*\\| dense \\| 2/2 \\| \\d\\.\\d{4} ± \\d\\.\\d{4} \\| \\d+\\.\\d{3} \\| – \\| – \\| – "
+                + " | slot use | tokens/s | params | active params |"), md);
+        assertTrue(md.matches("(?s).*\\| dense \\| 2/2 \\| \\d\\.\\d{4} ± \\d\\.\\d{4} \\| \\d+\\.\\d{3} \\| – \\| – \\| – \\| – "
                 + "\\| [\\d,]+ \\| [\\d,]+ \\| [\\d,]+ \\|.*"), md);
         for (String moe : List.of("moe-cf1", "moe-cf2")) {
             assertTrue(md.matches("(?s).*\\| " + moe + " \\| 2/2 \\| \\d\\.\\d{4} ± \\d\\.\\d{4} \\| \\d+\\.\\d{3} "
-                    + "\\| \\d+\\.\\d{2}% \\| \\d\\.\\d{3} \\| \\d\\.\\d{3} \\| [\\d,]+ \\| [\\d,]+ \\| [\\d,]+ \\|.*"), md);
+                    + "\\| \\d+\\.\\d{2}% \\| \\d\\.\\d{3} \\| \\d\\.\\d{3} \\| \\d\\.\\d{3} \\| [\\d,]+ \\| [\\d,]+ \\| [\\d,]+ \\|.*"), md);
         }
         assertTrue(md.contains("| broken | 0/2 | **failed** |"), md);
         assertTrue(md.contains("- `broken-s1`: ") && md.contains("no-such-corpus.txt"), md);
