@@ -176,7 +176,7 @@ public final class MoeLayer implements FeedForward {
         }
 
         lastPlan = plan;
-        lastStats = stats(device, routed, distribution, aux, z, share, auxShare);
+        lastStats = stats(device, routed, capacityFactor == 0, distribution, aux, z, share, auxShare);
         if (training) {
             lastTrainingLoads = plan.chosen().clone();
         }
@@ -239,7 +239,7 @@ public final class MoeLayer implements FeedForward {
     }
 
     /** The global batch's statistics: counts every rank knows, sums the ranks add up. */
-    private RoutingStats stats(Device device, ExpertRouter.Routed routed, Tensor distribution, Tensor aux, Tensor z,
+    private RoutingStats stats(Device device, ExpertRouter.Routed routed, boolean dropless, Tensor distribution, Tensor aux, Tensor z,
                                double share, double auxShare) {
         DispatchPlan plan = routed.plan();
         device.copyToHost(plan.chosen());
@@ -258,7 +258,7 @@ public final class MoeLayer implements FeedForward {
                     plan.experts() / config.routeGroups())});
         int tokens = routed.globalTokens();
         double perToken = tokens > 0 ? 1.0 / tokens : 0;
-        return RoutingStats.of(tokens, plan.capacity(), plan.chosen(), plan.kept(), expertChoice ? (long) sums[3] : -1,
+        return RoutingStats.of(tokens, plan.capacity(), dropless, plan.chosen(), plan.kept(), expertChoice ? (long) sums[3] : -1,
                 sums[0] * perToken / groups, sums[1], sums[2], sums[4] * perToken,
                 balanceBias == null ? null : balanceBias.toHost().data());
     }

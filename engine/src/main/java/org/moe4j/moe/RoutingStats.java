@@ -10,6 +10,8 @@ import java.util.Map;
  *
  * @param tokens                 N, tokens in the pass
  * @param capacity               C, slots per expert
+ * @param dropless               whether C was the pass's largest expert load (capacity factor 0), so
+ *                               that nothing could be dropped
  * @param tokensPerExpertRouted  (E) assignments the router chose for each expert, before capacity
  * @param tokensPerExpert        (E) assignments each expert kept, after capacity
  * @param maxMeanLoad            max / mean of {@code tokensPerExpertRouted} (1 when balanced)
@@ -25,7 +27,7 @@ import java.util.Map;
  *                               token's kept assignments go to: what crosses nodes when a group is a node
  * @param balanceBias            (E) the selection bias of bias balancing; null without it
  */
-public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRouted, double[] tokensPerExpert,
+public record RoutingStats(int tokens, int capacity, boolean dropless, double[] tokensPerExpertRouted, double[] tokensPerExpert,
                            double maxMeanLoad, double loadCv, double dropFraction, double routerEntropy,
                            double auxLoss, double zLoss, double slotUse, double destinationsPerToken,
                            double[] balanceBias) {
@@ -39,7 +41,7 @@ public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRou
      * @param untouched     tokens no expert took, for expert choice (whose drops count tokens); -1 otherwise
      * @param routerEntropy mean entropy per (token, group)
      */
-    static RoutingStats of(int tokens, int capacity, int[] routed, int[] kept, long untouched, double routerEntropy,
+    static RoutingStats of(int tokens, int capacity, boolean dropless, int[] routed, int[] kept, long untouched, double routerEntropy,
                            double aux, double z, double destinationsPerToken, float[] balanceBias) {
         int e = routed.length;
         double[] before = new double[e];
@@ -72,7 +74,7 @@ public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRou
                 bias[x] = balanceBias[x];
             }
         }
-        return new RoutingStats(tokens, capacity, before, after, maxMean, cv, drop, routerEntropy, aux, z, slotUse,
+        return new RoutingStats(tokens, capacity, dropless, before, after, maxMean, cv, drop, routerEntropy, aux, z, slotUse,
                 destinationsPerToken, bias);
     }
 
@@ -134,6 +136,7 @@ public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRou
         map.put("tokens_per_expert_routed", tokensPerExpertRouted);
         map.put("tokens_per_expert", tokensPerExpert);
         map.put("capacity", capacity);
+        map.put("dropless", dropless);
         map.put("max_mean_load", maxMeanLoad);
         map.put("load_cv", loadCv);
         map.put("drop_fraction", dropFraction);
@@ -148,8 +151,9 @@ public record RoutingStats(int tokens, int capacity, double[] tokensPerExpertRou
         return map;
     }
 
-    /** The short form for a progress line: {@code drop 3.1% cv 0.42}. */
+    /** The short form for a progress line: {@code drop 3.1% cv 0.42}, or {@code dropless cv 0.42}. */
     public String summary() {
-        return String.format(Locale.ROOT, "drop %.1f%% cv %.2f", 100 * dropFraction, loadCv);
+        String drops = dropless ? "dropless" : String.format(Locale.ROOT, "drop %.1f%%", 100 * dropFraction);
+        return String.format(Locale.ROOT, "%s cv %.2f", drops, loadCv);
     }
 }

@@ -40,17 +40,23 @@ final class RoutingSummary {
         line.put("moe", layers);
     }
 
-    /** {@code drop 3.1% cv 0.42}, means over the MoE layers; empty for a dense model. */
+    /**
+     * {@code drop 3.1% cv 0.42}, means over the MoE layers ({@code dropless cv 0.42} when no layer
+     * can drop); empty for a dense model.
+     */
     static String shortForm(Map<Integer, RoutingStats> routing) {
         if (routing.isEmpty()) {
             return "";
         }
         double drop = 0;
         double cv = 0;
+        boolean dropless = true;
         for (RoutingStats stats : routing.values()) {
             drop += stats.dropFraction();
             cv += stats.loadCv();
+            dropless &= stats.dropless();
         }
-        return String.format(Locale.ROOT, "drop %.1f%% cv %.2f", 100 * drop / routing.size(), cv / routing.size());
+        String drops = dropless ? "dropless" : String.format(Locale.ROOT, "drop %.1f%%", 100 * drop / routing.size());
+        return String.format(Locale.ROOT, "%s cv %.2f", drops, cv / routing.size());
     }
 }

@@ -422,6 +422,9 @@ class MoeLayerTest {
         assertEquals(largest, plan.capacity());
         RoutingStats stats = layer.lastStats();
         assertEquals(0.0, stats.dropFraction());
+        assertTrue(stats.dropless(), "the metrics say the drop rate is 0 by construction");
+        assertEquals(true, stats.toMap().get("dropless"));
+        assertTrue(stats.summary().startsWith("dropless cv "), stats.summary());
         assertEquals(40.0 / (4 * largest), stats.slotUse(), 1e-12, "slots used over slots allocated");
         assertTrue(stats.slotUse() < 1, "uneven loads leave padding");
     }

@@ -30,9 +30,9 @@ class RoutingMetricsTest {
     void perLayerStatisticsOfTheTrainerAreAveraged() {
         // The form the trainer writes: "moe" is a list, one RoutingStats map per MoE layer plus its block.
         Map<String, Object> line = Map.of("step", 10L, "loss", 2.5, "aux_loss", 2.1, "moe", List.of(
-                layer(0, new RoutingStats(64, 10, new double[] {40, 24}, new double[] {10, 10}, 1.25, 0.25, 0.1, 1.0,
+                layer(0, new RoutingStats(64, 10, false, new double[] {40, 24}, new double[] {10, 10}, 1.25, 0.25, 0.1, 1.0,
                         1.1, 0, 0.5, 1, null)),
-                layer(1, new RoutingStats(64, 10, new double[] {32, 32}, new double[] {10, 10}, 1.0, 0.75, 0.3, 0.5,
+                layer(1, new RoutingStats(64, 10, false, new double[] {32, 32}, new double[] {10, 10}, 1.0, 0.75, 0.3, 0.5,
                         1.0, 0, 0.9, 1, null))));
         assertEquals(new RoutingMetrics(0.2, 0.5, 0.75, 0.7), round(RoutingMetrics.fromMetricsLine(line)));
     }
