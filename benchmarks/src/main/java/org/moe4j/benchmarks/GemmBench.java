@@ -42,7 +42,7 @@ import org.openjdk.jmh.infra.Blackhole;
 @Warmup(iterations = 2, time = 1)
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-        "-Xss8m", "-Xms2g", "-Xmx2g", "-XX:+UseParallelGC"})
+        "-Xss8m", "-Xms2g", "-Xmx2g", "-XX:+UseParallelGC", "-XX:+UseTransparentHugePages"})
 public class GemmBench {
 
     @Param({"xw", "dyWt", "xtDy"})

@@ -46,7 +46,7 @@ import org.openjdk.jmh.infra.Blackhole;
 @Warmup(iterations = 2, time = 3)
 @Measurement(iterations = 5, time = 3)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-        "-Xss8m", "-Xms6g", "-Xmx6g", "-XX:+UseParallelGC"})
+        "-Xss8m", "-Xms6g", "-Xmx6g", "-XX:+UseParallelGC", "-XX:+UseTransparentHugePages"})
 public class MoeLayerBench {
     static final int TOKENS = 4096;
     static final int WIDTH = 512;

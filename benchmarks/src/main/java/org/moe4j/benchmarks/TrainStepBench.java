@@ -39,7 +39,7 @@ import org.openjdk.jmh.infra.Blackhole;
 @Warmup(iterations = 2, time = 3)
 @Measurement(iterations = 5, time = 3)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-        "-Xss8m", "-Xms2g", "-Xmx2g", "-XX:+UseParallelGC"})
+        "-Xss8m", "-Xms2g", "-Xmx2g", "-XX:+UseParallelGC", "-XX:+UseTransparentHugePages"})
 public class TrainStepBench {
     private TrainConfig config;
     private JvmDevice device;

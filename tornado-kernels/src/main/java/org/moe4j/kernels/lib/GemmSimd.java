@@ -1,51 +1,44 @@
 package org.moe4j.kernels.lib;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.RecursiveAction;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
+import org.moe4j.kernels.CpuInfo;
 import org.moe4j.kernels.JvmDevice;
 
 /**
  * Vector-API overrides of {@link Gemm}'s kernels, with the same parameters less the
  * {@code KernelContext}.
  *
- * <p>One register-blocked micro-kernel does all three products: it keeps a {@value #MR} rows x
- * 2 vectors block of C in registers and, for each p of a {@value #KC}-long slice of k, broadcasts
- * one A value per row and FMAs it into two vectors of one B row. A and B are first packed into
- * per-thread buffers (BLIS style: A as {@value #MR}-row micro-panels, B as 2-vector-wide panels),
- * reading A or Aᵀ, B or Bᵀ as the variant says, so the micro-kernel reads both contiguously and
- * the three variants share it. Rows and columns that do not fill a block take one-row vector
- * loops, and the columns after the last whole vector a scalar tail.
+ * <p>BLIS-style: one register-blocked micro-kernel does all three products. It keeps an
+ * {@code mr x nr} block of C in registers and, for each p of a {@code kc}-long slice of k,
+ * broadcasts one A value per row and FMAs it into the B vectors of one row of a packed panel. For
+ * each slice, B is packed once into {@code kc x nr} panels that every thread shares, and each
+ * task packs its block of A into {@code mr}-row micro-panels, reading A or Aᵀ, B or Bᵀ as the
+ * variant says, so the micro-kernel reads both contiguously and the three variants share it.
+ * Panels are padded with zeros to whole blocks; a block at the edge of C is computed into a small
+ * buffer and copied out. The blocking comes from the machine ({@link GemmBlocking}).
  *
- * <p>C is cut into tiles of whole micro-blocks, forked as tasks on the calling fork/join pool (the
- * JVM device's, when it runs these as overrides). Each element is summed in the same order, p from
- * 0 to k with one FMA each, whichever tile, block or tail computes it, so results are the same bits
- * on any number of threads.
+ * <p>Each element of C is one chain of FMAs, p from 0 to k, starting from {@code beta·C} (or 0,
+ * C unread): the same bits whatever the blocking, the number of threads or the machine.
  */
 public final class GemmSimd {
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int VL = S.length();
-    /**
-     * Rows of a micro-block. With 8-float (AVX2) vectors, 4 rows x 2 vectors keep 8 accumulators, two
-     * B vectors and a broadcast in registers; C2 spilled an accumulator of a 6 x 2 block to the stack
-     * on every step of p, which halved the block's speed (measured 42 against 67 GFLOP/s per core).
-     */
-    private static final int MR = 4;
-    /** Columns of a micro-block: two vectors. */
-    private static final int NR = 2 * VL;
-    /** Length of the k slice whose B panel ({@code KC x NR} floats) stays in L1. */
-    private static final int KC = 256;
-    /** Most rows of a tile: its A slice ({@code MC x KC}) stays in L2. */
-    private static final int MC = 24 * MR;
-    /** Tiles of C per pool thread: enough to even out the threads, few enough to pack little. */
-    private static final int TASKS_PER_THREAD = 4;
+    /** The blocking of this machine. */
+    static final GemmBlocking MACHINE = GemmBlocking.of(CpuInfo.current());
+    /** Compute tasks per pool thread in a product that is split: enough to even out the threads. */
+    private static final int TASKS_PER_THREAD = 2;
     /** Below this many multiply-adds a product runs on the calling thread. */
     private static final long SERIAL_WORK = 1L << 18;
+    /** A transposed B is packed in runs of this many p, so that the rows of the panel it writes stay in L1. */
+    private static final int TRANSPOSE_RUN = 16;
 
     private GemmSimd() {
     }
@@ -69,7 +62,7 @@ public final class GemmSimd {
      */
     public static void matmul(float[] c, float[] a, float[] b, int m, int n, int k, float beta) {
         checkShapes("matmul", c, a, b, m, n, k);
-        run(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, false);
+        run(MACHINE, new Product(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, false));
     }
 
     /**
@@ -81,7 +74,7 @@ public final class GemmSimd {
      */
     public static void matmulTransB(float[] c, float[] a, float[] b, int m, int n, int k, float beta) {
         checkShapes("matmulTransB", c, a, b, m, n, k);
-        run(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, true);
+        run(MACHINE, new Product(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, true));
     }
 
     /**
@@ -93,7 +86,7 @@ public final class GemmSimd {
      */
     public static void matmulTransA(float[] c, float[] a, float[] b, int m, int n, int k, float beta) {
         checkShapes("matmulTransA", c, a, b, m, n, k);
-        run(c, 0, a, 0, b, 0, m, n, k, beta, 1, m, false);
+        run(MACHINE, new Product(c, 0, a, 0, b, 0, m, n, k, beta, 1, m, false));
     }
 
     /**
@@ -105,7 +98,7 @@ public final class GemmSimd {
      */
     public static void matmulBatched(float[] c, float[] a, float[] b, int batch, int m, int n, int k, float beta) {
         checkShapes("matmulBatched", c, a, b, batch, m, n, k);
-        runBatched(c, a, b, batch, m, n, k, beta, k, 1, false);
+        runBatched(MACHINE, c, a, b, batch, m, n, k, beta, k, 1, false);
     }
 
     /**
@@ -118,7 +111,7 @@ public final class GemmSimd {
     public static void matmulTransBBatched(float[] c, float[] a, float[] b, int batch, int m, int n, int k,
                                            float beta) {
         checkShapes("matmulTransBBatched", c, a, b, batch, m, n, k);
-        runBatched(c, a, b, batch, m, n, k, beta, k, 1, true);
+        runBatched(MACHINE, c, a, b, batch, m, n, k, beta, k, 1, true);
     }
 
     /**
@@ -131,7 +124,7 @@ public final class GemmSimd {
     public static void matmulTransABatched(float[] c, float[] a, float[] b, int batch, int m, int n, int k,
                                            float beta) {
         checkShapes("matmulTransABatched", c, a, b, batch, m, n, k);
-        runBatched(c, a, b, batch, m, n, k, beta, 1, m, false);
+        runBatched(MACHINE, c, a, b, batch, m, n, k, beta, 1, m, false);
     }
 
     private static void checkShapes(String op, float[] c, float[] a, float[] b, int batch, int m, int n, int k) {
@@ -164,18 +157,49 @@ public final class GemmSimd {
     }
 
     /**
-     * {@code C = A·B + beta·C}, A element (i, p) at {@code a[i*ars + p*acs]}, B (k, n) or, when
-     * {@code transB}, (n, k).
+     * One product {@code C = A·B + beta·C}: A element (i, p) at {@code a[aOff + i·ars + p·acs]}, B
+     * (k, n) or, when {@code transB}, (n, k), C (m, n) from {@code cOff}.
      */
-    private static void run(float[] c, int cOff, float[] a, int aOff, float[] b, int bOff, int m, int n, int k,
-                            float beta, int ars, int acs, boolean transB) {
-        List<RecursiveAction> tasks = new ArrayList<>();
-        addTiles(tasks, c, cOff, a, aOff, b, bOff, m, n, k, beta, ars, acs, transB, threads(), (long) m * n * k);
-        ForkJoinTask.invokeAll(tasks);
+    record Product(float[] c, int cOff, float[] a, int aOff, float[] b, int bOff, int m, int n, int k, float beta,
+                   int ars, int acs, boolean transB) {
+    }
+
+    /** {@code p} with {@code blocking}, on the calling fork/join pool. */
+    static void run(GemmBlocking blocking, Product p) {
+        if (!startFromBetaC(p)) {
+            return;
+        }
+        int threads = threads();
+        if (threads <= 1 || (long) p.m() * p.n() * p.k() < SERIAL_WORK) {
+            serial(blocking, p);
+        } else {
+            parallel(blocking, p, threads);
+        }
     }
 
     /**
-     * All {@code batch} products as one set of tasks, so that small experts still fill the threads.
+     * Brings C to the {@code beta·C} the FMA chains start from when that is neither C nor 0, and does
+     * the whole product when nothing is left to multiply.
+     *
+     * @return whether the product still has multiply-adds to do
+     */
+    private static boolean startFromBetaC(Product p) {
+        if (p.m() == 0 || p.n() == 0) {
+            return false;
+        }
+        if (p.k() == 0) {
+            scale(p.c(), p.cOff(), p.m() * p.n(), p.beta());
+            return false;
+        }
+        if (p.beta() != 0f && p.beta() != 1f) {
+            scale(p.c(), p.cOff(), p.m() * p.n(), p.beta());
+        }
+        return true;
+    }
+
+    /**
+     * All {@code batch} products. With at least as many products as threads each product is one task
+     * (it packs its own B); with fewer, the products run one after another, each split.
      *
      * <p>Trailing rows of zeros are not multiplied: an MoE layer's expert buffers {@code (E,C,·)} keep
      * each expert's tokens in its first slots and zeros in the unused ones (and zero gradients there
@@ -186,12 +210,11 @@ public final class GemmSimd {
      * as ±0 without changing the sum, so the results are the same (for finite B, resp. finite A and B:
      * a NaN or infinity times 0 would have made NaN there).
      */
-    private static void runBatched(float[] c, float[] a, float[] b, int batch, int m, int n, int k, float beta,
-                                   int ars, int acs, boolean transB) {
-        List<RecursiveAction> tasks = new ArrayList<>();
-        int threads = threads();
-        long work = (long) batch * m * n * k;
+    static void runBatched(GemmBlocking blocking, float[] c, float[] a, float[] b, int batch, int m, int n, int k,
+                           float beta, int ars, int acs, boolean transB) {
         boolean transA = acs != 1;
+        List<Product> products = new ArrayList<>();
+        long work = 0;
         for (int e = 0; e < batch; e++) {
             int aOff = e * m * k;
             int bOff = e * k * n;
@@ -202,12 +225,30 @@ public final class GemmSimd {
                 depth = Math.min(usedRows(a, aOff, k, m), usedRows(b, bOff, k, n));
             } else {
                 rows = usedRows(a, aOff, m, k);
-                scaleRows(c, cOff + rows * n, (m - rows) * n, beta);
+                scale(c, cOff + rows * n, (m - rows) * n, beta);
             }
-            addTiles(tasks, c, cOff, a, aOff, b, bOff, rows, n, depth, beta, ars, acs, transB,
-                    Math.max(1, Math.ceilDiv(threads, Math.max(1, batch))), work);
+            Product p = new Product(c, cOff, a, aOff, b, bOff, rows, n, depth, beta, ars, acs, transB);
+            if (startFromBetaC(p)) {
+                products.add(p);
+                work += (long) rows * n * depth;
+            }
         }
-        ForkJoinTask.invokeAll(tasks);
+        int threads = threads();
+        if (threads > 1 && products.size() >= threads && work >= SERIAL_WORK) {
+            List<RecursiveAction> tasks = new ArrayList<>();
+            for (Product p : products) {
+                tasks.add(task(() -> serial(blocking, p)));
+            }
+            ForkJoinTask.invokeAll(tasks);
+            return;
+        }
+        for (Product p : products) {
+            if (threads <= 1 || (long) p.m() * p.n() * p.k() < SERIAL_WORK) {
+                serial(blocking, p);
+            } else {
+                parallel(blocking, p, threads);
+            }
+        }
     }
 
     /** One more than the index of the last of {@code rows} rows of {@code width} at {@code off} with a non-zero; 0 if none. */
@@ -223,13 +264,17 @@ public final class GemmSimd {
         return 0;
     }
 
-    /** {@code c[from..from+count) = beta·c}, C unread when beta is 0: what a product with zeros gives. */
-    private static void scaleRows(float[] c, int from, int count, float beta) {
+    /** {@code c[from..from+count) = beta·c}, C unread when beta is 0. */
+    private static void scale(float[] c, int from, int count, float beta) {
         if (beta == 1f) {
             return;
         }
+        if (beta == 0f) {
+            Arrays.fill(c, from, from + count, 0f);
+            return;
+        }
         for (int i = from; i < from + count; i++) {
-            c[i] = beta == 0f ? 0f : beta * c[i];
+            c[i] = beta * c[i];
         }
     }
 
@@ -238,193 +283,275 @@ public final class GemmSimd {
         return pool != null ? pool.getParallelism() : ForkJoinPool.getCommonPoolParallelism();
     }
 
+    private static RecursiveAction task(Runnable work) {
+        return new RecursiveAction() {
+            @Override
+            protected void compute() {
+                work.run();
+            }
+        };
+    }
+
+    /** The whole product on this thread, with this thread's B panels. */
+    private static void serial(GemmBlocking g, Product p) {
+        int panels = Math.ceilDiv(p.n(), nr(g));
+        float[] bp = OWN_B.get().atLeast(Math.min(g.kc(), p.k()) * panels * nr(g));
+        for (int p0 = 0; p0 < p.k(); p0 += g.kc()) {
+            int p1 = Math.min(p.k(), p0 + g.kc());
+            packB(g, p, 0, panels, p0, p1, bp);
+            compute(g, p, p0, p1, bp, 0, p.m(), 0, panels);
+        }
+    }
+
     /**
-     * Adds the tasks of one product to {@code tasks}; a product that is small (all of {@code work}
-     * multiply-adds below {@link #SERIAL_WORK}) or runs on one thread is computed here and adds none.
+     * The product split over the pool: for each k slice, the B panels are packed by all threads
+     * into one buffer, then tasks of whole row blocks (and, when C has few rows, of column ranges)
+     * multiply. A task's rows are a multiple of {@code mr} and its columns of {@code nr}, so the
+     * tasks' blocks are the blocks one thread would compute.
      */
-    private static void addTiles(List<RecursiveAction> tasks, float[] c, int cOff, float[] a, int aOff, float[] b,
-                                 int bOff, int m, int n, int k, float beta, int ars, int acs, boolean transB,
-                                 int threads, long work) {
-        if (m == 0 || n == 0) {
-            return;
-        }
-        if (k == 0) {
-            for (int i = 0; i < m * n; i++) {
-                c[cOff + i] = beta == 0f ? 0f : beta * c[cOff + i];
-            }
-            return;
-        }
-        if (threads() <= 1 || work < SERIAL_WORK) {
-            tile(c, cOff, a, aOff, b, bOff, n, k, beta, ars, acs, transB, 0, m, 0, n);
-            return;
-        }
-        // About `wanted` tiles of whole micro-blocks. Every tile packs its rows of A and its columns of
-        // B, so packing costs rowTiles·k·n + colTiles·m·k: least when rowTiles/colTiles is near m/n.
+    private static void parallel(GemmBlocking g, Product p, int threads) {
+        int nr = nr(g);
+        int panels = Math.ceilDiv(p.n(), nr);
         int wanted = TASKS_PER_THREAD * threads;
-        int maxRowTiles = Math.ceilDiv(m, MR);
-        int maxColTiles = Math.ceilDiv(n, NR);
-        int rowTiles = (int) Math.clamp(Math.round(Math.sqrt((double) wanted * m / n)), 1, maxRowTiles);
-        int colTiles = Math.clamp(Math.ceilDiv(wanted, rowTiles), 1, maxColTiles);
-        rowTiles = Math.clamp(Math.ceilDiv(wanted, colTiles), rowTiles, maxRowTiles);
-        int rowsPerTile = roundUp(Math.ceilDiv(m, rowTiles), MR);
-        int colsPerTile = roundUp(Math.ceilDiv(n, colTiles), NR);
-        for (int r0 = 0; r0 < m; r0 += rowsPerTile) {
-            for (int c0 = 0; c0 < n; c0 += colsPerTile) {
-                int rowFrom = r0;
-                int rowTo = Math.min(m, r0 + rowsPerTile);
-                int colFrom = c0;
-                int colTo = Math.min(n, c0 + colsPerTile);
-                tasks.add(new RecursiveAction() {
-                    @Override
-                    protected void compute() {
-                        tile(c, cOff, a, aOff, b, bOff, n, k, beta, ars, acs, transB, rowFrom, rowTo, colFrom, colTo);
-                    }
-                });
+        int rowParts = Math.min(Math.ceilDiv(p.m(), g.mr()), wanted);
+        int colParts = Math.min(panels, Math.ceilDiv(wanted, rowParts));
+        int rowsPerPart = roundUp(Math.ceilDiv(p.m(), rowParts), g.mr());
+        int panelsPerPart = Math.ceilDiv(panels, colParts);
+        int packParts = Math.min(panels, threads);
+        int panelsPerPack = Math.ceilDiv(panels, packParts);
+        float[] bp = SHARED_B.get().atLeast(Math.min(g.kc(), p.k()) * panels * nr);
+        for (int p0 = 0; p0 < p.k(); p0 += g.kc()) {
+            int from = p0;
+            int to = Math.min(p.k(), p0 + g.kc());
+            List<RecursiveAction> packs = new ArrayList<>();
+            for (int q = 0; q < panels; q += panelsPerPack) {
+                int first = q;
+                int last = Math.min(panels, q + panelsPerPack);
+                packs.add(task(() -> packB(g, p, first, last, from, to, bp)));
             }
+            ForkJoinTask.invokeAll(packs);
+            List<RecursiveAction> parts = new ArrayList<>();
+            for (int r0 = 0; r0 < p.m(); r0 += rowsPerPart) {
+                for (int q0 = 0; q0 < panels; q0 += panelsPerPart) {
+                    int rowFrom = r0;
+                    int rowTo = Math.min(p.m(), r0 + rowsPerPart);
+                    int first = q0;
+                    int last = Math.min(panels, q0 + panelsPerPart);
+                    parts.add(task(() -> compute(g, p, from, to, bp, rowFrom, rowTo, first, last)));
+                }
+            }
+            ForkJoinTask.invokeAll(parts);
         }
+    }
+
+    private static int nr(GemmBlocking g) {
+        return g.nrVectors() * VL;
     }
 
     private static int roundUp(int x, int multiple) {
         return Math.ceilDiv(x, multiple) * multiple;
     }
 
-    /**
-     * Per-thread packing buffers: an A block of MC x KC, and the B panels of a tile's columns for one
-     * k slice (KC x NR each; grown to the widest tile seen).
-     */
-    private static final ThreadLocal<float[][]> SCRATCH =
-            ThreadLocal.withInitial(() -> new float[][] {new float[MC * KC], new float[KC * NR]});
+    /** A per-thread buffer that grows to the largest size asked for. */
+    private static final class Scratch {
+        private float[] data = new float[0];
+
+        float[] atLeast(int size) {
+            if (data.length < size) {
+                data = new float[size];
+            }
+            return data;
+        }
+    }
+
+    /** The A block of a task; the B panels of a product on one thread; those a split product shares; an edge block. */
+    private static final ThreadLocal<Scratch> OWN_A = ThreadLocal.withInitial(Scratch::new);
+    private static final ThreadLocal<Scratch> OWN_B = ThreadLocal.withInitial(Scratch::new);
+    private static final ThreadLocal<Scratch> SHARED_B = ThreadLocal.withInitial(Scratch::new);
+    private static final ThreadLocal<Scratch> EDGE = ThreadLocal.withInitial(Scratch::new);
 
     /**
-     * Rows {@code [r0, r1)} by columns {@code [c0, c1)} of C: for each k slice, the tile's columns of
-     * B are packed once into panels ({@code [p][NR]} each), then for each block of at most
-     * {@link #MC} rows A is packed into micro-panels ({@code [p][MR]} per {@value #MR} rows), so the
-     * micro-kernels read both contiguously (BLIS order: B panels from L2/L3, the A block from L2).
+     * Rows {@code [r0, r1)} by B panels {@code [pa, pb)} of C for the slice {@code [p0, p1)}: for each
+     * block of at most {@code mc} rows, A is packed into micro-panels ({@code [p][mr]} each), then
+     * every micro-panel meets every B panel (the panel from L2, the micro-panel from L1).
      */
-    private static void tile(float[] c, int cOff, float[] a, int aOff, float[] b, int bOff, int n, int k,
-                             float beta, int ars, int acs, boolean transB, int r0, int r1, int c0, int c1) {
-        float[][] scratch = SCRATCH.get();
-        float[] ap = scratch[0];
-        int panels = Math.ceilDiv(c1 - c0, NR);
-        if (scratch[1].length < panels * KC * NR) {
-            scratch[1] = new float[panels * KC * NR];
-        }
-        float[] bp = scratch[1];
-        for (int p0 = 0; p0 < k; p0 += KC) {
-            int p1 = Math.min(k, p0 + KC);
-            int kc = p1 - p0;
-            // The first slice starts from beta·C (or zero, C unread); later slices from C.
-            boolean load = p0 > 0 || beta != 0f;
-            float scale = p0 > 0 ? 1f : beta;
-            for (int j = c0; j < c1; j += NR) {
-                packB(b, bOff, n, k, transB, j, Math.min(NR, c1 - j), p0, p1, bp, (j - c0) / NR * kc * NR);
-            }
-            for (int rb = r0; rb < r1; rb += MC) {
-                int re = Math.min(r1, rb + MC);
-                packA(a, aOff, ars, acs, rb, re, p0, p1, ap);
-                for (int j = c0; j < c1; j += NR) {
-                    int w = Math.min(NR, c1 - j);
-                    int bpOff = (j - c0) / NR * kc * NR;
-                    for (int i = rb; i < re; i += MR) {
-                        int rows = Math.min(MR, re - i);
-                        int apOff = (i - rb) * kc;
-                        if (rows == MR && w == NR) {
-                            block4x2(c, ap, apOff, bp, bpOff, cOff + i * n + j, n, kc, load, scale);
-                            continue;
-                        }
-                        for (int r = 0; r < rows; r++) {
-                            int at = cOff + (i + r) * n + j;
-                            int jj = 0;
-                            for (; jj + VL <= w; jj += VL) {
-                                row1(c, ap, apOff + r, bp, bpOff + jj, at + jj, kc, load, scale);
-                            }
-                            for (; jj < w; jj++) {
-                                scalar(c, ap, apOff + r, bp, bpOff + jj, at + jj, kc, load, scale);
-                            }
-                        }
+    private static void compute(GemmBlocking g, Product p, int p0, int p1, float[] bp, int r0, int r1, int pa, int pb) {
+        int kc = p1 - p0;
+        int mr = g.mr();
+        int nr = nr(g);
+        int n = p.n();
+        boolean load = p0 > 0 || p.beta() != 0f;
+        float[] ap = OWN_A.get().atLeast(g.mc() * kc);
+        for (int rb = r0; rb < r1; rb += g.mc()) {
+            int re = Math.min(r1, rb + g.mc());
+            packA(mr, p, rb, re, p0, p1, ap);
+            for (int panel = pa; panel < pb; panel++) {
+                int j = panel * nr;
+                int w = Math.min(nr, n - j);
+                int bpOff = panel * kc * nr;
+                for (int i = rb; i < re; i += mr) {
+                    int rows = Math.min(mr, re - i);
+                    int apOff = (i - rb) * kc;
+                    if (rows == mr && w == nr) {
+                        block(g, p.c(), p.cOff() + i * n + j, n, ap, apOff, bp, bpOff, kc, load);
+                    } else {
+                        edge(g, p, i, rows, j, w, ap, apOff, bp, bpOff, kc, load);
                     }
                 }
             }
         }
     }
 
-    /** {@code ap[(i - rb)·kc + (p - p0)·MR + r] = A[i + r][p]} for micro-panels of MR rows from rb. */
-    private static void packA(float[] a, int aOff, int ars, int acs, int rb, int re, int p0, int p1, float[] ap) {
-        int kc = p1 - p0;
-        for (int i = rb; i < re; i += MR) {
-            int rows = Math.min(MR, re - i);
-            int base = (i - rb) * kc;
-            if (acs == 1 && rows == MR) {
-                // The block's rows read side by side, the panel written in order.
-                int s0 = aOff + i * ars + p0;
-                for (int q = 0; q < kc; q++) {
-                    int d = base + q * MR;
-                    int src = s0 + q;
-                    ap[d] = a[src];
-                    ap[d + 1] = a[src + ars];
-                    ap[d + 2] = a[src + 2 * ars];
-                    ap[d + 3] = a[src + 3 * ars];
-                }
-            } else if (acs == 1) {
-                for (int r = 0; r < rows; r++) {
-                    int src = aOff + (i + r) * ars + p0;
-                    for (int q = 0; q < kc; q++) {
-                        ap[base + q * MR + r] = a[src + q];
-                    }
-                }
-            } else {
-                for (int q = 0; q < kc; q++) {
-                    int src = aOff + i * ars + (p0 + q) * acs;
-                    for (int r = 0; r < rows; r++) {
-                        ap[base + q * MR + r] = a[src + r * ars];
-                    }
-                }
+    /** A block of C with fewer than {@code mr} rows or {@code nr} columns, through a whole block's buffer. */
+    private static void edge(GemmBlocking g, Product p, int i, int rows, int j, int w, float[] ap, int apOff, float[] bp,
+                             int bpOff, int kc, boolean load) {
+        int nr = nr(g);
+        float[] tile = EDGE.get().atLeast(g.mr() * nr);
+        int at = p.cOff() + i * p.n() + j;
+        if (load) {
+            for (int r = 0; r < rows; r++) {
+                System.arraycopy(p.c(), at + r * p.n(), tile, r * nr, w);
             }
+        }
+        block(g, tile, 0, nr, ap, apOff, bp, bpOff, kc, load);
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(tile, r * nr, p.c(), at + r * p.n(), w);
         }
     }
 
-    /** {@code bp[to + (p - p0)·NR + jj] = B[p][j + jj]} for {@code jj < w}, from B (k, n) or Bᵀ (n, k). */
-    private static void packB(float[] b, int bOff, int n, int k, boolean transB, int j, int w, int p0, int p1, float[] bp,
-                              int to) {
-        int kc = p1 - p0;
-        if (transB) {
-            for (int jj = 0; jj < w; jj++) {
-                int src = bOff + (j + jj) * k + p0;
-                for (int q = 0; q < kc; q++) {
-                    bp[to + q * NR + jj] = b[src + q];
-                }
-            }
-        } else if (w == NR) {
-            for (int q = 0; q < kc; q++) {
-                int src = bOff + (p0 + q) * n + j;
-                FloatVector.fromArray(S, b, src).intoArray(bp, to + q * NR);
-                FloatVector.fromArray(S, b, src + VL).intoArray(bp, to + q * NR + VL);
-            }
+    private static void block(GemmBlocking g, float[] c, int cOff, int n, float[] ap, int apOff, float[] bp, int bpOff,
+                              int kc, boolean load) {
+        if (g.mr() == 6) {
+            block6x4(c, cOff, n, ap, apOff, bp, bpOff, kc, load);
         } else {
-            for (int q = 0; q < kc; q++) {
-                System.arraycopy(b, bOff + (p0 + q) * n + j, bp, to + q * NR, w);
+            block4x2(c, cOff, n, ap, apOff, bp, bpOff, kc, load);
+        }
+    }
+
+    /**
+     * {@code ap[(i - rb)·kc + (p - p0)·mr + r] = A[i + r][p]} for the micro-panels of {@code mr} rows
+     * from {@code rb}, rows past {@code re} zero.
+     */
+    private static void packA(int mr, Product p, int rb, int re, int p0, int p1, float[] ap) {
+        int kc = p1 - p0;
+        float[] a = p.a();
+        int ars = p.ars();
+        int acs = p.acs();
+        if (acs == 1) {
+            for (int i = rb; i < re; i += mr) {
+                int base = (i - rb) * kc;
+                int rows = Math.min(mr, re - i);
+                int src = p.aOff() + i * ars + p0;
+                if (rows == 6) {
+                    // The micro-panel's rows read side by side, the panel written in order.
+                    for (int q = 0; q < kc; q++) {
+                        int to = base + q * 6;
+                        int from = src + q;
+                        ap[to] = a[from];
+                        ap[to + 1] = a[from + ars];
+                        ap[to + 2] = a[from + 2 * ars];
+                        ap[to + 3] = a[from + 3 * ars];
+                        ap[to + 4] = a[from + 4 * ars];
+                        ap[to + 5] = a[from + 5 * ars];
+                    }
+                    continue;
+                }
+                for (int q = 0; q < kc; q++) {
+                    for (int r = 0; r < mr; r++) {
+                        ap[base + q * mr + r] = r < rows ? a[src + r * ars + q] : 0f;
+                    }
+                }
+            }
+            return;
+        }
+        // Aᵀ stored (k, m): row p of the storage holds A[·][p], read along it.
+        for (int q = 0; q < kc; q++) {
+            int src = p.aOff() + (p0 + q) * acs;
+            for (int i = rb; i < re; i += mr) {
+                int to = (i - rb) * kc + q * mr;
+                int rows = Math.min(mr, re - i);
+                if (rows == 6 && ars == 1) {
+                    int from = src + i;
+                    ap[to] = a[from];
+                    ap[to + 1] = a[from + 1];
+                    ap[to + 2] = a[from + 2];
+                    ap[to + 3] = a[from + 3];
+                    ap[to + 4] = a[from + 4];
+                    ap[to + 5] = a[from + 5];
+                    continue;
+                }
+                for (int r = 0; r < mr; r++) {
+                    ap[to + r] = r < rows ? a[src + (i + r) * ars] : 0f;
+                }
             }
         }
     }
 
-    private static FloatVector start(float[] c, int at, boolean load, float scale) {
-        return load ? FloatVector.fromArray(S, c, at).mul(scale) : FloatVector.zero(S);
+    /**
+     * B panels {@code [first, last)} of the slice {@code [p0, p1)}:
+     * {@code bp[panel·kc·nr + (p - p0)·nr + jj] = B[p][panel·nr + jj]}, columns past n zero.
+     */
+    private static void packB(GemmBlocking g, Product p, int first, int last, int p0, int p1, float[] bp) {
+        int kc = p1 - p0;
+        int nr = nr(g);
+        int n = p.n();
+        float[] b = p.b();
+        if (!p.transB()) {
+            // Along the rows of B, which are contiguous; each row fills one row of every panel.
+            for (int q = 0; q < kc; q++) {
+                int src = p.bOff() + (p0 + q) * n;
+                for (int panel = first; panel < last; panel++) {
+                    int j = panel * nr;
+                    int w = Math.min(nr, n - j);
+                    int to = panel * kc * nr + q * nr;
+                    if (w == nr) {
+                        for (int v = 0; v < nr; v += VL) {
+                            FloatVector.fromArray(S, b, src + j + v).intoArray(bp, to + v);
+                        }
+                    } else {
+                        System.arraycopy(b, src + j, bp, to, w);
+                        Arrays.fill(bp, to + w, to + nr, 0f);
+                    }
+                }
+            }
+            return;
+        }
+        // Bᵀ stored (n, k): along its rows, in runs of p short enough for the panel rows written to stay in L1.
+        for (int panel = first; panel < last; panel++) {
+            int j = panel * nr;
+            int w = Math.min(nr, n - j);
+            int to = panel * kc * nr;
+            for (int q0 = 0; q0 < kc; q0 += TRANSPOSE_RUN) {
+                int q1 = Math.min(kc, q0 + TRANSPOSE_RUN);
+                for (int jj = 0; jj < nr; jj++) {
+                    int src = p.bOff() + (j + jj) * p.k() + p0;
+                    for (int q = q0; q < q1; q++) {
+                        bp[to + q * nr + jj] = jj < w ? b[src + q] : 0f;
+                    }
+                }
+            }
+        }
     }
 
-    /** C[4 rows from cOff][2·VL columns] += packed A micro-panel · packed B panel over kc. */
-    private static void block4x2(float[] c, float[] ap, int aOff, float[] bp, int bOff, int cOff, int n, int kc,
-                                 boolean load, float scale) {
-        FloatVector c00 = start(c, cOff, load, scale);
-        FloatVector c01 = start(c, cOff + VL, load, scale);
-        FloatVector c10 = start(c, cOff + n, load, scale);
-        FloatVector c11 = start(c, cOff + n + VL, load, scale);
-        FloatVector c20 = start(c, cOff + 2 * n, load, scale);
-        FloatVector c21 = start(c, cOff + 2 * n + VL, load, scale);
-        FloatVector c30 = start(c, cOff + 3 * n, load, scale);
-        FloatVector c31 = start(c, cOff + 3 * n + VL, load, scale);
+    /**
+     * C[4 rows from cOff][2 vectors] = (load ? C : 0) + packed A micro-panel · packed B panel over kc.
+     * The accumulators start as loads or zeros directly: any call between them and the loop made the
+     * JIT give up inlining part of the larger 6 x 4 block, and then every vector was an object.
+     */
+    private static void block4x2(float[] c, int cOff, int n, float[] ap, int aOff, float[] bp, int bOff, int kc,
+                                 boolean load) {
+        FloatVector z = FloatVector.zero(S);
+        FloatVector c00 = load ? FloatVector.fromArray(S, c, cOff) : z;
+        FloatVector c01 = load ? FloatVector.fromArray(S, c, cOff + VL) : z;
+        FloatVector c10 = load ? FloatVector.fromArray(S, c, cOff + n) : z;
+        FloatVector c11 = load ? FloatVector.fromArray(S, c, cOff + n + VL) : z;
+        FloatVector c20 = load ? FloatVector.fromArray(S, c, cOff + 2 * n) : z;
+        FloatVector c21 = load ? FloatVector.fromArray(S, c, cOff + 2 * n + VL) : z;
+        FloatVector c30 = load ? FloatVector.fromArray(S, c, cOff + 3 * n) : z;
+        FloatVector c31 = load ? FloatVector.fromArray(S, c, cOff + 3 * n + VL) : z;
         for (int q = 0; q < kc; q++) {
-            int ai = aOff + q * MR;
-            int bi = bOff + q * NR;
+            int ai = aOff + q * 4;
+            int bi = bOff + q * 2 * VL;
             FloatVector b0 = FloatVector.fromArray(S, bp, bi);
             FloatVector b1 = FloatVector.fromArray(S, bp, bi + VL);
             FloatVector av = FloatVector.broadcast(S, ap[ai]);
@@ -450,23 +577,100 @@ public final class GemmSimd {
         c31.intoArray(c, cOff + 3 * n + VL);
     }
 
-    /** One row, one vector: C[cOff..cOff+VL) += A row (stride MR from aOff) · B panel columns jj..jj+VL. */
-    private static void row1(float[] c, float[] ap, int aOff, float[] bp, int jj, int cOff, int kc,
-                             boolean load, float scale) {
-        FloatVector acc = start(c, cOff, load, scale);
+    /** C[6 rows from cOff][4 vectors] = (load ? C : 0) + packed A micro-panel · packed B panel over kc. */
+    private static void block6x4(float[] c, int cOff, int n, float[] ap, int aOff, float[] bp, int bOff, int kc,
+                                 boolean load) {
+        FloatVector z = FloatVector.zero(S);
+        int r1 = cOff + n;
+        int r2 = cOff + 2 * n;
+        int r3 = cOff + 3 * n;
+        int r4 = cOff + 4 * n;
+        int r5 = cOff + 5 * n;
+        FloatVector c00 = load ? FloatVector.fromArray(S, c, cOff) : z;
+        FloatVector c01 = load ? FloatVector.fromArray(S, c, cOff + VL) : z;
+        FloatVector c02 = load ? FloatVector.fromArray(S, c, cOff + 2 * VL) : z;
+        FloatVector c03 = load ? FloatVector.fromArray(S, c, cOff + 3 * VL) : z;
+        FloatVector c10 = load ? FloatVector.fromArray(S, c, r1) : z;
+        FloatVector c11 = load ? FloatVector.fromArray(S, c, r1 + VL) : z;
+        FloatVector c12 = load ? FloatVector.fromArray(S, c, r1 + 2 * VL) : z;
+        FloatVector c13 = load ? FloatVector.fromArray(S, c, r1 + 3 * VL) : z;
+        FloatVector c20 = load ? FloatVector.fromArray(S, c, r2) : z;
+        FloatVector c21 = load ? FloatVector.fromArray(S, c, r2 + VL) : z;
+        FloatVector c22 = load ? FloatVector.fromArray(S, c, r2 + 2 * VL) : z;
+        FloatVector c23 = load ? FloatVector.fromArray(S, c, r2 + 3 * VL) : z;
+        FloatVector c30 = load ? FloatVector.fromArray(S, c, r3) : z;
+        FloatVector c31 = load ? FloatVector.fromArray(S, c, r3 + VL) : z;
+        FloatVector c32 = load ? FloatVector.fromArray(S, c, r3 + 2 * VL) : z;
+        FloatVector c33 = load ? FloatVector.fromArray(S, c, r3 + 3 * VL) : z;
+        FloatVector c40 = load ? FloatVector.fromArray(S, c, r4) : z;
+        FloatVector c41 = load ? FloatVector.fromArray(S, c, r4 + VL) : z;
+        FloatVector c42 = load ? FloatVector.fromArray(S, c, r4 + 2 * VL) : z;
+        FloatVector c43 = load ? FloatVector.fromArray(S, c, r4 + 3 * VL) : z;
+        FloatVector c50 = load ? FloatVector.fromArray(S, c, r5) : z;
+        FloatVector c51 = load ? FloatVector.fromArray(S, c, r5 + VL) : z;
+        FloatVector c52 = load ? FloatVector.fromArray(S, c, r5 + 2 * VL) : z;
+        FloatVector c53 = load ? FloatVector.fromArray(S, c, r5 + 3 * VL) : z;
         for (int q = 0; q < kc; q++) {
-            acc = FloatVector.broadcast(S, ap[aOff + q * MR]).fma(FloatVector.fromArray(S, bp, q * NR + jj), acc);
+            int ai = aOff + q * 6;
+            int bi = bOff + q * 4 * VL;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + VL);
+            FloatVector b2 = FloatVector.fromArray(S, bp, bi + 2 * VL);
+            FloatVector b3 = FloatVector.fromArray(S, bp, bi + 3 * VL);
+            FloatVector av = FloatVector.broadcast(S, ap[ai]);
+            c00 = av.fma(b0, c00);
+            c01 = av.fma(b1, c01);
+            c02 = av.fma(b2, c02);
+            c03 = av.fma(b3, c03);
+            av = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = av.fma(b0, c10);
+            c11 = av.fma(b1, c11);
+            c12 = av.fma(b2, c12);
+            c13 = av.fma(b3, c13);
+            av = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = av.fma(b0, c20);
+            c21 = av.fma(b1, c21);
+            c22 = av.fma(b2, c22);
+            c23 = av.fma(b3, c23);
+            av = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = av.fma(b0, c30);
+            c31 = av.fma(b1, c31);
+            c32 = av.fma(b2, c32);
+            c33 = av.fma(b3, c33);
+            av = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = av.fma(b0, c40);
+            c41 = av.fma(b1, c41);
+            c42 = av.fma(b2, c42);
+            c43 = av.fma(b3, c43);
+            av = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = av.fma(b0, c50);
+            c51 = av.fma(b1, c51);
+            c52 = av.fma(b2, c52);
+            c53 = av.fma(b3, c53);
         }
-        acc.intoArray(c, cOff);
-    }
-
-    /** One element, one FMA per p as in the vector lanes: C[cOff] += A row · B panel column jj. */
-    private static void scalar(float[] c, float[] ap, int aOff, float[] bp, int jj, int cOff, int kc,
-                               boolean load, float scale) {
-        float acc = load ? c[cOff] * scale : 0f;
-        for (int q = 0; q < kc; q++) {
-            acc = Math.fma(ap[aOff + q * MR], bp[q * NR + jj], acc);
-        }
-        c[cOff] = acc;
+        c00.intoArray(c, cOff);
+        c01.intoArray(c, cOff + VL);
+        c02.intoArray(c, cOff + 2 * VL);
+        c03.intoArray(c, cOff + 3 * VL);
+        c10.intoArray(c, r1);
+        c11.intoArray(c, r1 + VL);
+        c12.intoArray(c, r1 + 2 * VL);
+        c13.intoArray(c, r1 + 3 * VL);
+        c20.intoArray(c, r2);
+        c21.intoArray(c, r2 + VL);
+        c22.intoArray(c, r2 + 2 * VL);
+        c23.intoArray(c, r2 + 3 * VL);
+        c30.intoArray(c, r3);
+        c31.intoArray(c, r3 + VL);
+        c32.intoArray(c, r3 + 2 * VL);
+        c33.intoArray(c, r3 + 3 * VL);
+        c40.intoArray(c, r4);
+        c41.intoArray(c, r4 + VL);
+        c42.intoArray(c, r4 + 2 * VL);
+        c43.intoArray(c, r4 + 3 * VL);
+        c50.intoArray(c, r5);
+        c51.intoArray(c, r5 + VL);
+        c52.intoArray(c, r5 + 2 * VL);
+        c53.intoArray(c, r5 + 3 * VL);
     }
 }

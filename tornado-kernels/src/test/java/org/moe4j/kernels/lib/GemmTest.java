@@ -7,7 +7,10 @@ import static org.moe4j.kernels.lib.GemmInputs.nans;
 import static org.moe4j.kernels.lib.GemmInputs.toDouble;
 import static org.moe4j.kernels.lib.GemmInputs.uniform;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ForkJoinPool;
 import org.junit.jupiter.api.Test;
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.Grid;
@@ -92,6 +95,38 @@ class GemmTest {
         }
     }
 
+    /**
+     * Whatever the register block, the k slice, the A block and the threads, every element is one
+     * FMA chain over p from beta·C: the same bits as that chain written out.
+     */
+    @Test
+    void everyBlockingGivesTheBitsOfOneFmaChainPerElement() throws Exception {
+        List<GemmBlocking> blockings = List.of(new GemmBlocking(4, 2, 16, 4), new GemmBlocking(4, 2, 1024, 128),
+                new GemmBlocking(6, 4, 32, 12), new GemmBlocking(6, 4, 1024, 252), GemmSimd.MACHINE);
+        Random random = new Random(15);
+        ForkJoinPool pool = new ForkJoinPool(3);
+        try {
+            for (Variant variant : Variant.values()) {
+                for (int[] shape : SIMD_SHAPES) {
+                    for (float beta : new float[] {0f, 1f, 0.5f}) {
+                        Problem problem = new Problem(variant, shape, beta, random);
+                        float[] chain = problem.fmaChains();
+                        for (GemmBlocking blocking : blockings) {
+                            float[] c = problem.c0().clone();
+                            pool.submit(() -> GemmSimd.run(blocking, problem.product(c))).get();
+                            assertArrayEquals(chain, c, variant + " " + Arrays.toString(shape) + " beta " + beta + " " + blocking);
+                            float[] serial = problem.c0().clone();
+                            GemmSimd.run(blocking, problem.product(serial));
+                            assertArrayEquals(chain, serial, "on the calling thread, " + blocking);
+                        }
+                    }
+                }
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
     @Test
     void simdRejectsShortArraysAndAliasing() {
         float[] a = new float[6];
@@ -120,6 +155,32 @@ class GemmTest {
                 case TRANS_A -> device.launch(grid, Gemm::matmulTransA, c, a, b, m, n, k, beta);
             }
             return c;
+        }
+
+        /** The product as {@link GemmSimd} takes it, into {@code c}. */
+        GemmSimd.Product product(float[] c) {
+            return switch (variant) {
+                case NN -> new GemmSimd.Product(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, false);
+                case TRANS_B -> new GemmSimd.Product(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, true);
+                case TRANS_A -> new GemmSimd.Product(c, 0, a, 0, b, 0, m, n, k, beta, 1, m, false);
+            };
+        }
+
+        /** Every element as one chain {@code c = fma(a, b, c)} over p, from {@code beta·C} (0 when beta is 0). */
+        float[] fmaChains() {
+            float[] r = new float[m * n];
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    float sum = beta == 0f ? 0f : beta == 1f ? c0[i * n + j] : beta * c0[i * n + j];
+                    for (int p = 0; p < k; p++) {
+                        float av = variant == Variant.TRANS_A ? a[p * m + i] : a[i * k + p];
+                        float bv = variant == Variant.TRANS_B ? b[j * k + p] : b[p * n + j];
+                        sum = Math.fma(av, bv, sum);
+                    }
+                    r[i * n + j] = sum;
+                }
+            }
+            return r;
         }
 
         /** The product in double; A is read as (m, k) or (k, m), B as (k, n) or (n, k). */
