@@ -13,6 +13,8 @@ import java.util.Map;
 import org.moe4j.data.Batch;
 import org.moe4j.data.TokenDataset;
 import org.moe4j.kernels.Device;
+import org.moe4j.kernels.Fp32Peak;
+import org.moe4j.kernels.JvmDevice;
 import org.moe4j.moe.ExpertParallel;
 import org.moe4j.moe.MoeLayer;
 import org.moe4j.moe.RoutingStats;
@@ -45,6 +47,8 @@ import org.moe4j.train.metrics.ProgressBar;
 public final class Trainer implements AutoCloseable {
     private final TrainConfig config;
     private final Device device;
+    /** {@link ModelFlops#perTrainedToken} of the model. */
+    private final double flopsPerToken;
     private final GptModel model;
     private final TokenDataset dataset;
     private final AdamWOptimizer optimizer;
@@ -74,6 +78,7 @@ public final class Trainer implements AutoCloseable {
         this.leader = sharded == null || sharded.rank() == 0;
         this.console = leader ? console : new PrintStream(OutputStream.nullOutputStream());
         this.model = new GptModel(config.model(), device, config.seed(), sharded);
+        this.flopsPerToken = ModelFlops.perTrainedToken(config.model(), model.parameters());
         this.parallel = sharded == null ? null
                 : new DataParallel(sharded, model.parameters(), model.expertParameterNames(),
                         config.allReduceBucketFloats());
@@ -187,6 +192,7 @@ public final class Trainer implements AutoCloseable {
         int stop = Math.min(lastStep, config.steps());
         stopped = false;
         ProgressBar progress = new ProgressBar(console, config.steps());
+        double peak = peakFlops();
         try (MetricsLog metrics = leader ? new MetricsLog(run.path()) : null) {
             long windowStart = System.nanoTime();
             int windowSteps = 0;
@@ -202,8 +208,12 @@ public final class Trainer implements AutoCloseable {
                 boolean log = step % config.logEvery() == 0 || last || evaluate;
                 double tokensPerSecond = windowSteps * (double) config.tokensPerStep()
                         / Math.max(1e-9, (System.nanoTime() - windowStart) / 1e9);
+                double mfu = tokensPerSecond * flopsPerToken / peak;
                 if (log || progress.inPlace()) {
-                    progress.update(step, result.loss(), lr, tokensPerSecond, RoutingSummary.shortForm(result.routing()));
+                    String routing = RoutingSummary.shortForm(result.routing());
+                    String utilisation = Double.isFinite(mfu) ? String.format(Locale.ROOT, "mfu %.0f%%", 100 * mfu) : "";
+                    progress.update(step, result.loss(), lr, tokensPerSecond,
+                            String.join(" ", routing, utilisation).strip());
                 }
                 if (log) {
                     Map<String, Object> line = new LinkedHashMap<>();
@@ -211,6 +221,10 @@ public final class Trainer implements AutoCloseable {
                     line.put("loss", result.loss());
                     line.put("lr", lr);
                     line.put("tokens_per_s", tokensPerSecond);
+                    line.put("model_flops_per_token", flopsPerToken);
+                    if (Double.isFinite(mfu)) {
+                        line.put("mfu", mfu);
+                    }
                     line.put("grad_norm", result.gradNorm());
                     if (parallel != null) {
                         long[] bytes = bytesSent();
@@ -267,6 +281,15 @@ public final class Trainer implements AutoCloseable {
 
     public int step() {
         return step;
+    }
+
+    /**
+     * The measured FP32 peak of the device ({@link Fp32Peak}), or NaN where there is none to compare
+     * with: another device, or several processes, whose measurements would see each other's load.
+     */
+    private double peakFlops() {
+        return leader && parallel == null && device instanceof JvmDevice jvm ? Fp32Peak.flopsPerSecond(jvm.threads())
+                : Double.NaN;
     }
 
     /** Bytes this rank has sent in MoE all-to-alls and in gradient all-reduces; zeros for one process. */

@@ -16,6 +16,8 @@ import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.moe4j.kernels.Fp32Peak;
+import org.moe4j.kernels.JvmDevice;
 import org.junit.jupiter.api.io.TempDir;
 import org.moe4j.kernels.Device;
 import org.moe4j.moe.MoeLayer;
@@ -114,6 +116,23 @@ class TrainerTest {
         }
         train(TINY_DENSE, dir.resolve("dense"));
         assertTrue(!MetricsLog.read(dir.resolve("dense")).get(0).containsKey("moe"), "a dense model has no routing");
+    }
+
+    @Test
+    void metricsReportModelFlopsAndUtilisationOfTheMeasuredPeak() throws IOException {
+        Path runDir = dir.resolve("mfu");
+        double flops;
+        try (Trainer trainer = Trainer.start(TINY, device, RunDirectory.at(runDir), QUIET)) {
+            flops = ModelFlops.perTrainedToken(TINY.model(), trainer.model().parameters());
+            trainer.run();
+        }
+        double peak = Fp32Peak.flopsPerSecond(((JvmDevice) device).threads());
+        for (Map<String, Object> line : MetricsLog.read(runDir)) {
+            assertEquals(flops, (Double) line.get("model_flops_per_token"), 1e-9 * flops);
+            double mfu = (Double) line.get("mfu");
+            assertEquals((Double) line.get("tokens_per_s") * flops / peak, mfu, 1e-9 * mfu);
+            assertTrue(mfu > 0 && mfu < 1, "mfu " + mfu);
+        }
     }
 
     /** A value as the metrics file holds it: arrays as lists, every number as a double. */

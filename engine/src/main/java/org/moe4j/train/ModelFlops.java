@@ -1,0 +1,43 @@
+package org.moe4j.train;
+
+import java.util.Map;
+import org.moe4j.moe.MoeConfig;
+import org.moe4j.nn.ModelConfig;
+import org.moe4j.tensor.Tensor;
+
+/**
+ * Model FLOPs per trained token, as MFU counts them (PaLM, appendix B): {@code 6·N + 12·L·T·D},
+ * where N is the parameters a token's forward pass multiplies with (the embeddings are lookups and
+ * left out; of the routed experts of an MoE layer, the ones a token passes through), L the blocks,
+ * T the context and D the width; the second term is attention's scores and weighted values. Six
+ * for a multiply-add forward and two backward. Model FLOPs count no padding, no dropped token and
+ * no recomputation: they are the work the model needs, not the work done.
+ */
+public final class ModelFlops {
+    private static final String ROUTED_EXPERTS = ".ffn.experts.";
+
+    private ModelFlops() {
+    }
+
+    /**
+     * @param config     the model's shape
+     * @param parameters its parameters by name; a routed expert's tensor holds its experts along
+     *                   dimension 0 (on an expert-parallel rank, only that rank's), so one expert's
+     *                   share is its size over that dimension
+     */
+    public static double perTrainedToken(ModelConfig config, Map<String, Tensor> parameters) {
+        MoeConfig moe = config.moe();
+        double multiplied = 0;
+        for (Map.Entry<String, Tensor> entry : parameters.entrySet()) {
+            String name = entry.getKey();
+            Tensor p = entry.getValue();
+            if (name.endsWith("token_embedding") || name.endsWith("position_embedding")) {
+                continue;
+            }
+            multiplied += name.contains(ROUTED_EXPERTS) && moe != null
+                    ? moe.activeExpertsPerToken() * p.size() / p.dim(0)
+                    : p.size();
+        }
+        return 6 * multiplied + 12.0 * config.layers() * config.contextSize() * config.width();
+    }
+}
