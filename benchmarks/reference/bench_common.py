@@ -58,6 +58,19 @@ def time_runs(fn, runs: int, warmup: int = 2, min_seconds: float = 0.5):
     return per_call
 
 
+def time_alternating(fns: dict, runs: int, warmup: int = 2, min_seconds: float = 0.5):
+    """Seconds per call of each fn, one value per run, the fns taking turns run by run (A B A B ...)
+    so that a change in the machine's load falls on both."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    per_call = {name: [] for name in fns}
+    for _ in range(runs):
+        for name, fn in fns.items():
+            per_call[name].extend(time_runs(fn, 1, warmup=0, min_seconds=min_seconds))
+    return per_call
+
+
 def emit(results: dict, out: str = None):
     """Prints results as JSON (one object), or writes them to `out`."""
     text = json.dumps(results, indent=1)

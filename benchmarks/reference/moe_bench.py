@@ -5,9 +5,12 @@ T = 4096 tokens, D = 512, GELU experts of F = 2048, capacity factor 1.25, aux/z 
 
     /usr/bin/python3 benchmarks/reference/moe_bench.py [--runs 5] [--routers e8-top1,...] [--device cuda] [--out FILE]
 
-The layer is moe_fast.py (vectorised routing, experts on their kept tokens only); before timing it
-is checked against moe_reference.py's layer (outputs, losses, gradients in float64).
-Output: JSON with tokens/s per run and the median, per router.
+Two PyTorch layers, both checked against moe_reference.py's layer (outputs, losses, gradients in
+float64) before timing: moe_padded.py, the usual padded way ((E, C, D) buffers, index_copy dispatch,
+one baddbmm per expert matrix, index_add combine), and moe_fast.py (the experts on their kept tokens
+only, one expert at a time). The two are timed in turn, round by round, and the baseline of a router
+is the faster one. Output: JSON with tokens/s per run and the median, per router and layer, and the
+baseline's name and median.
 """
 import argparse
 import math
@@ -16,6 +19,7 @@ import torch
 
 import bench_common as bc
 import moe_fast
+import moe_padded
 import moe_reference as ref
 
 TOKENS, WIDTH, HIDDEN, CF = 4096, 512, 2048, 1.25
@@ -44,10 +48,13 @@ def to_device(device: str, params, x, grad_y):
     return params, x.detach().to(device).requires_grad_(), grad_y.to(device)
 
 
-def step(cfg, params, x, grad_y):
+LAYERS = {"padded": moe_padded.moe_forward, "fast": moe_fast.moe_forward}
+
+
+def step(forward, cfg, params, x, grad_y):
     for t in [x, *params.values()]:
         t.grad = None
-    y, aux, z = moe_fast.moe_forward(cfg, params, x)
+    y, aux, z = forward(cfg, params, x)
     ref.objective(cfg, y, aux, z, grad_y).backward()
     if x.is_cuda:
         torch.cuda.synchronize()
@@ -60,19 +67,25 @@ def main():
     ap.add_argument("--device", default="cpu", help="cpu (2 threads) or cuda")
     ap.add_argument("--out")
     args = ap.parse_args()
-    checked = moe_fast.check()
+    checked = moe_fast.check() + moe_padded.check()
     bc.setup()
     where = torch.cuda.get_device_name() if args.device == "cuda" else f"{torch.get_num_threads()} threads, BLAS: {bc.blas()}"
-    bc.log(f"fast layer == moe_reference layer on {checked} cases; torch {torch.__version__}, {where}")
+    bc.log(f"padded and fast layers == moe_reference layer on {checked} cases; torch {torch.__version__}, {where}")
     results = {"environment": dict(bc.environment(), device=where), "moe": {}}
     for name in args.routers.split(","):
         cfg, params, x, grad_y = layer(name)
         params, x, grad_y = to_device(args.device, params, x, grad_y)
-        seconds = bc.time_runs(lambda: step(cfg, params, x, grad_y), args.runs, warmup=2, min_seconds=2.0)
-        tps = [TOKENS / s for s in seconds]
-        results["moe"][name] = {"capacity": ref.capacity(cfg, TOKENS), "tokens_per_s": tps,
-                                "median": bc.median(tps)}
-        bc.log(f"{name:10s} C={ref.capacity(cfg, TOKENS)}: {bc.median(tps):.0f} tokens/s")
+        seconds = bc.time_alternating({kind: (lambda f=forward: step(f, cfg, params, x, grad_y))
+                                       for kind, forward in LAYERS.items()}, args.runs, warmup=2, min_seconds=1.0)
+        entry = {"capacity": ref.capacity(cfg, TOKENS)}
+        for kind, runs in seconds.items():
+            tps = [TOKENS / s for s in runs]
+            entry[kind] = {"tokens_per_s": tps, "median": bc.median(tps)}
+        entry["baseline"] = max(LAYERS, key=lambda kind: entry[kind]["median"])
+        entry["median"] = entry[entry["baseline"]]["median"]
+        results["moe"][name] = entry
+        bc.log(f"{name:10s} C={entry['capacity']}: " + ", ".join(
+            f"{kind} {entry[kind]['median']:.0f}" for kind in LAYERS) + " tokens/s")
     bc.emit(results, args.out)
 
 
