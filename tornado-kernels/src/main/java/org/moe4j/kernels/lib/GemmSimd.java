@@ -523,11 +523,14 @@ public final class GemmSimd {
             int to = panel * kc * nr;
             for (int q0 = 0; q0 < kc; q0 += TRANSPOSE_RUN) {
                 int q1 = Math.min(kc, q0 + TRANSPOSE_RUN);
-                for (int jj = 0; jj < nr; jj++) {
+                for (int jj = 0; jj < w; jj++) {
                     int src = p.bOff() + (j + jj) * p.k() + p0;
-                    for (int q = q0; q < q1; q++) {
-                        bp[to + q * nr + jj] = jj < w ? b[src + q] : 0f;
+                    for (int q = q0, d = to + q0 * nr + jj; q < q1; q++, d += nr) {
+                        bp[d] = b[src + q];
                     }
+                }
+                for (int q = q0; q < q1; q++) {
+                    Arrays.fill(bp, to + q * nr + w, to + (q + 1) * nr, 0f);
                 }
             }
         }
