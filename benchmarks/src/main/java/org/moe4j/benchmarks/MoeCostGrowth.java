@@ -1,5 +1,7 @@
 package org.moe4j.benchmarks;
 
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -20,11 +22,12 @@ import org.moe4j.tensor.Tensor;
  * experts of width 1024 at D = 256 and capacity factor 1.25, so the active compute per token is the
  * same everywhere and only routing, dispatch and the number of (ever smaller) expert GEMMs change.
  * Prints a markdown table: tokens/s (median of {@value #STEPS} steps after {@value #WARMUP}) and
- * the share of a step's time in each phase ({@link PhaseTimer}; "host" is the rest: plan building,
- * tape bookkeeping).
+ * the share of the timed steps' wall time in each phase ({@link PhaseTimer}), in garbage collection
+ * (the JVM's collectors' own count), and on the host (the rest: plan building, tape bookkeeping,
+ * allocation).
  *
  * <pre>{@code
- * $JAVA_HOME/bin/java --add-modules=jdk.incubator.vector -Xmx8g -XX:+UseTransparentHugePages \
+ * $JAVA_HOME/bin/java --add-modules=jdk.incubator.vector -Xms8g -Xmx8g -XX:+UseParallelGC -XX:+UseTransparentHugePages \
  *     -cp benchmarks/target/benchmarks.jar org.moe4j.benchmarks.MoeCostGrowth
  * }</pre>
  */
@@ -34,11 +37,16 @@ public final class MoeCostGrowth {
     static final int K = 2;
     static final double CAPACITY_FACTOR = 1.25;
     private static final int WARMUP = 3;
-    private static final int STEPS = 5;
+    private static final int STEPS = 10;
     private static final String[] PHASES = {PhaseTimer.ROUTING, PhaseTimer.DISPATCH, PhaseTimer.GEMM,
         PhaseTimer.ELEMENTWISE, PhaseTimer.OTHER};
 
     private MoeCostGrowth() {
+    }
+
+    private static long gcMillis() {
+        return ManagementFactory.getGarbageCollectorMXBeans().stream()
+                .mapToLong(GarbageCollectorMXBean::getCollectionTime).sum();
     }
 
     public static void main(String[] args) {
@@ -49,8 +57,9 @@ public final class MoeCostGrowth {
         for (int tokens : new int[] {1024, 16384}) {
             points.add(new int[] {8, tokens});
         }
-        System.out.println("| E | T | C | tokens/s | routing | dispatch | GEMM | elementwise | other kernels | host |");
-        System.out.println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        row(8, 4096);  // the JIT's warm-up, so that the first row is not the one that pays for it
+        System.out.println("| E | T | C | tokens/s | routing | dispatch | GEMM | elementwise | other kernels | GC | host |");
+        System.out.println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (int[] point : points) {
             System.out.println(row(point[0], point[1]));
         }
@@ -68,10 +77,12 @@ public final class MoeCostGrowth {
             layer.collectParameters("", parameters);
             double[] seconds = new double[STEPS];
             Map<String, Long> phases = new LinkedHashMap<>();
+            long gcMillis = 0;
             for (int step = 0; step < WARMUP + STEPS; step++) {
                 x.zeroGrad();
                 parameters.values().forEach(Tensor::zeroGrad);
                 on.reset();
+                long gcBefore = gcMillis();
                 long start = System.nanoTime();
                 Tape tape = Tape.training(on);
                 tape.backward(layer.forward(tape, x), outputGrad);
@@ -79,6 +90,7 @@ public final class MoeCostGrowth {
                 if (step >= WARMUP) {
                     seconds[step - WARMUP] = (System.nanoTime() - start) / 1e9;
                     on.nanos().forEach((phase, t) -> phases.merge(phase, t, Long::sum));
+                    gcMillis += gcMillis() - gcBefore;
                 }
             }
             double total = Arrays.stream(seconds).sum() * 1e9;
@@ -91,7 +103,9 @@ public final class MoeCostGrowth {
                 kernels += t;
                 row.append(String.format(Locale.ROOT, " %.0f%% |", 100 * t / total));
             }
-            return row.append(String.format(Locale.ROOT, " %.0f%% |", 100 * (total - kernels) / total)).toString();
+            double gc = gcMillis * 1e6;
+            return row.append(String.format(Locale.ROOT, " %.0f%% | %.0f%% |", 100 * gc / total,
+                    100 * Math.max(0, total - kernels - gc) / total)).toString();
         }
     }
 }
