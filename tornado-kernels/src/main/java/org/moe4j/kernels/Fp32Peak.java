@@ -1,6 +1,8 @@
 package org.moe4j.kernels;
 
 import java.io.IOException;
+import java.io.Reader;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,7 +49,9 @@ public final class Fp32Peak {
         Properties cached = new Properties();
         try {
             if (Files.exists(file)) {
-                cached.load(Files.newBufferedReader(file, StandardCharsets.UTF_8));
+                try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+                    cached.load(in);
+                }
                 String value = cached.getProperty(key);
                 if (value != null) {
                     return Double.parseDouble(value);
@@ -60,8 +64,10 @@ public final class Fp32Peak {
         cached.setProperty(key, Double.toString(measured));
         try {
             Files.createDirectories(file.getParent());
-            Path partial = file.resolveSibling(FILE + ".partial");
-            cached.store(Files.newBufferedWriter(partial, StandardCharsets.UTF_8), "FP32 peak of the JVM device, FLOP/s");
+            Path partial = Files.createTempFile(file.getParent(), FILE, ".partial");
+            try (Writer out = Files.newBufferedWriter(partial, StandardCharsets.UTF_8)) {
+                cached.store(out, "FP32 peak of the JVM device, FLOP/s");
+            }
             Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException notWritable) {
             // A read-only home: measured again next time.
