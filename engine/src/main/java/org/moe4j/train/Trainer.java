@@ -255,6 +255,11 @@ public final class Trainer implements AutoCloseable {
                 for (StepListener listener : listeners) {
                     listener.afterStep(this, result.loss());
                 }
+                if (parallel != null) {
+                    // What follows decides on the next step: a rank lost now is named as lost in it,
+                    // after this step's checkpoint, not in this step.
+                    parallel.parallel().group().setStep(step + 1);
+                }
                 if (!last && (parallel == null ? stopRequested : parallel.anyRank(stopRequested))) {
                     if (!checkpointed) {
                         saveCheckpoint();
