@@ -105,11 +105,11 @@ class MultiProcessTrainingTest {
         StringWriter err = new StringWriter();
         List<String> args = new ArrayList<>(List.of("launch", "--nproc", "2", "train"));
         args.addAll(TinyTrain.ARGS);
-        args.addAll(List.of("--router", "switch", "--experts", "3", "--steps", "1", "--run-dir",
-                dir.resolve("bad").toString()));
+        args.addAll(List.of("--router", "switch", "--experts", "6", "--set", "parallel.ep=3", "--steps", "1",
+                "--run-dir", dir.resolve("bad").toString()));
         int status = cli(out, err).execute(args.toArray(String[]::new));
         assertEquals(Main.EXIT_USAGE, status, err.toString());
-        assertTrue(err.toString().matches("(?s).*\\[rank [01]\\] error: moe.experts=3 is not divisible by the world size 2.*"),
+        assertTrue(err.toString().matches("(?s).*\\[rank [01]\\] error: parallel.ep=3 does not divide the world size 2.*"),
                 err.toString());
     }
 
