@@ -170,8 +170,9 @@ final class TrainCommand implements Callable<Integer> {
         if (layout == null) {
             return "";
         }
-        return String.format(" x %d ranks (ep %d × dp %d: experts sharded over %d ranks, %d copies; dense data-parallel%s)",
+        return String.format(" x %d ranks (ep %d × dp %d: experts sharded over %d ranks, %d copies; dense data-parallel%s%s)",
                 layout.worldSize(), layout.expertRanks(), layout.replicas(), layout.expertRanks(), layout.replicas(),
+                config.parallel().shardOptimizer() ? "; optimizer state sharded" : "",
                 layout.bf16() ? "; bf16 all-to-all" : "");
     }
 

@@ -143,9 +143,13 @@ final class DataParallel {
         return norm;
     }
 
-    /** Bytes this rank sent in gradient all-reduces so far. */
+    /** Bytes this rank sent in gradient all-reduces so far (and, with a sharded optimizer, its reduce-scatters and all-gathers). */
     long allReduceBytes() {
         return allReduceBytes;
+    }
+
+    void addAllReduceBytes(long bytes) {
+        allReduceBytes += bytes;
     }
 
     private void reduce(Device device, ProcessGroup over, List<Tensor> parameters) {

@@ -39,7 +39,8 @@ import org.moe4j.train.metrics.ProgressBar;
  * checkpoint written before it is left as it was, and the message says which one that is.
  *
  * <p>Over W ranks, every rank runs this loop on its part of each global batch ({@link DataParallel}),
- * laid out {@code ep × dp} as {@code parallel} in the config says ({@link ExpertParallel}); the losses, gradients and
+ * laid out {@code ep × dp} as {@code parallel} in the config says ({@link ExpertParallel}), with
+ * its optimizer state sharded ({@link ShardedOptimizer}) when it asks; the losses, gradients and
  * updates are those of one process training on the global batch, up to float summation order. Only
  * rank 0 prints, writes the config, the metrics and the plot; checkpoints are sharded
  * ({@link ShardedCheckpoint}). A stop requested on any rank stops every rank after the same step.
@@ -51,7 +52,10 @@ public final class Trainer implements AutoCloseable {
     private final double flopsPerToken;
     private final GptModel model;
     private final TokenDataset dataset;
+    /** Null when the optimizer state is sharded. */
     private final AdamWOptimizer optimizer;
+    /** Null unless {@code parallel.shard_optimizer} over several ranks. */
+    private final ShardedOptimizer sharded;
     private final LearningRateSchedule schedule;
     private final RunDirectory run;
     private final PrintStream console;
@@ -86,7 +90,10 @@ public final class Trainer implements AutoCloseable {
                         config.allReduceBucketFloats());
         this.dataset = TrainingData.open(config);
         dataset.warnings().forEach(w -> this.console.println("warning: " + w));
-        this.optimizer = new AdamWOptimizer(device, model.parameters(), config);
+        this.sharded = parallel != null && config.parallel().shardOptimizer()
+                ? new ShardedOptimizer(device, parallel, model.parameters(), model.expertParameterNames(), config)
+                : null;
+        this.optimizer = sharded == null ? new AdamWOptimizer(device, model.parameters(), config) : null;
         this.schedule = LearningRateSchedule.of(config);
     }
 
@@ -121,7 +128,7 @@ public final class Trainer implements AutoCloseable {
      * process), with {@code config}: the checkpoint's config, changed at most where
      * {@link ResumeConfig} allows (more steps, another device, other logging intervals). The
      * checkpoint may come from a run with another number of ranks or another layout (its experts are
-     * re-split). The
+     * re-split, its moments re-sliced). The
      * run directory's metrics are cut back to the checkpoint's step, so a step replayed after a
      * crash is logged once.
      *
@@ -137,7 +144,11 @@ public final class Trainer implements AutoCloseable {
                         layout.expertRanks());
         mine.restoreParameters(trainer.model.parameters());
         mine.restoreBuffers(trainer.model.buffers());
-        mine.restoreOptimizer(trainer.optimizer, trainer.model.parameters());
+        if (trainer.sharded != null) {
+            trainer.sharded.restore(mine);
+        } else {
+            mine.restoreOptimizer(trainer.optimizer, trainer.model.parameters());
+        }
         trainer.dataset.setRngState(checkpoint.dataRngState());
         trainer.model.restoreJitterStates(checkpoint.jitterStates());
         trainer.step = checkpoint.step();
@@ -310,6 +321,16 @@ public final class Trainer implements AutoCloseable {
         return parallel;
     }
 
+    /** The optimizer of every parameter; null when its state is sharded. */
+    AdamWOptimizer optimizer() {
+        return optimizer;
+    }
+
+    /** The sharded optimizer, or null. */
+    ShardedOptimizer shardedOptimizer() {
+        return sharded;
+    }
+
     /** The layout of a run over several ranks ({@code ep × dp}), or null for one process. */
     public ExpertParallel layout() {
         return parallel == null ? null : parallel.parallel();
@@ -348,11 +369,15 @@ public final class Trainer implements AutoCloseable {
             optimizer.step(lr);
         } else {
             tape.backward(loss, new float[] {1f / parallel.worldSize()});
-            parallel.allReduceGradients(device);
-            norm = parallel.clip(device, config.gradClip());
-            optimizer.step(lr);
+            if (sharded != null) {
+                norm = sharded.step(lr, config.gradClip());
+            } else {
+                parallel.allReduceGradients(device);
+                norm = parallel.clip(device, config.gradClip());
+                optimizer.step(lr);
+            }
         }
-        optimizer.zeroGrad();
+        model.parameters().values().forEach(Tensor::zeroGrad);
         model.moeLayers().forEach(MoeLayer::updateBalanceBias);
         return new StepResult(value, norm, routing);
     }
@@ -366,7 +391,7 @@ public final class Trainer implements AutoCloseable {
             } else {
                 ShardedCheckpoint.save(run.path(), parallel.parallel(), config, step, dataset.rngState(),
                         model.jitterStates(), model.parameters(), model.buffers(), model.expertParameterNames(),
-                        optimizer, () -> {
+                        optimizer, sharded, () -> {
                             for (StepListener listener : listeners) {
                                 listener.shardWritten(this);
                             }

@@ -32,7 +32,8 @@ import org.moe4j.train.metrics.MetricsLog;
 
 /**
  * The {@code ep × dp} layouts (threads of this JVM, each rank with its own process group and
- * device): every layout trains what one process trains on the global batch; bf16 all-to-alls keep
+ * device): every layout trains what one process trains on the global batch, with the optimizer
+ * state sharded or not, and its sharded checkpoints resume on other layouts; bf16 all-to-alls keep
  * the loss of a longer run within 1% of fp32.
  */
 class ParallelLayoutTrainingTest {
@@ -75,6 +76,115 @@ class ParallelLayoutTrainingTest {
                 assertArrayEquals(ranks.getFirst().parameters().get("token_embedding"),
                         ranks.get(r).parameters().get("token_embedding"), name + ": dense copies");
             }
+        }
+    }
+
+    /**
+     * ZeRO-1 trains the same losses as the replicated optimizer, and each rank holds the moments of
+     * 1/W of every dense parameter's values and 1/dp of its experts': every value's moments once.
+     */
+    @Test
+    void shardedOptimizerStateGivesTheSameLossesAsReplicatedState() throws Exception {
+        TrainConfig replicated = with(TINY, "parallel.ep", 2);
+        TrainConfig sharded = new ConfigLoader(replicated).set("parallel.shard_optimizer", "true")
+                .set("all_reduce_bucket_mb", "2e-3").build();
+        List<Rank> off = train(4, replicated, dir.resolve("off"), null, TINY.steps());
+        Map<Integer, Map<String, Integer>> owned = new LinkedHashMap<>();
+        List<Rank> on = train(4, sharded, dir.resolve("on"), (rank, trainer) -> {
+            assertNull(trainer.optimizer(), "no replicated moments with a sharded optimizer");
+            Map<String, Integer> sizes = new LinkedHashMap<>();
+            trainer.shardedOptimizer().slices().forEach((name, s) -> sizes.put(name, s.to() - s.from()));
+            synchronized (owned) {
+                owned.put(rank, sizes);
+            }
+        }, TINY.steps());
+        for (int r = 0; r < 4; r++) {
+            Close.assertClose("rank " + r + ": losses, sharded against replicated optimizer state",
+                    off.get(r).losses(), on.get(r).losses(), 0, 1e-5);
+        }
+        // Rank 0 holds experts 0-1 and shares them with rank 2; every dense value is shared by all 4.
+        Map<String, float[]> parameters = off.getFirst().parameters();
+        Set<String> experts = new GptModel(TINY.model(), new JvmDevice(1, false), TINY.seed()).expertParameterNames();
+        long dense = 0;
+        long expert = 0;
+        for (Map.Entry<String, float[]> p : parameters.entrySet()) {
+            boolean isExpert = experts.contains(p.getKey());
+            int[] holders = isExpert ? new int[] {0, 2} : new int[] {0, 1, 2, 3};
+            long total = 0;
+            for (int r : holders) {
+                total += owned.get(r).getOrDefault(p.getKey(), 0);
+            }
+            assertEquals(p.getValue().length, total, "moments of " + p.getKey() + " owned by ranks "
+                    + Arrays.toString(holders) + " together");
+            dense += isExpert ? 0 : p.getValue().length;
+            expert += isExpert ? p.getValue().length : 0;
+        }
+        for (int r = 0; r < 4; r++) {
+            long mine = owned.get(r).values().stream().mapToLong(Integer::longValue).sum();
+            // 1/W of the dense values and 1/dp of this rank's experts', up to a value per bucket
+            Close.assertClose("moments kept by rank " + r, dense / 4.0 + expert / 2.0, mine, parameters.size(), 0);
+        }
+    }
+
+    /**
+     * A checkpoint written at 2 × 2 with the optimizer state sharded records its layout, holds the
+     * moments a single process has at the same step, and resumes at 4 × 1 (sharded again, another
+     * way) and at 1 × 1, continuing the single-process curve.
+     */
+    @Test
+    void aShardedCheckpointAtTwoByTwoResumesAtFourByOneAndOnOneProcess() throws Exception {
+        TrainConfig config = new ConfigLoader(TINY).set("parallel.ep", "2").set("parallel.shard_optimizer", "true")
+                .set("checkpoint_every", "3").set("steps", "6").build();
+        TrainConfig plain = new ConfigLoader(config).set("parallel.ep", "0").set("parallel.shard_optimizer", "false")
+                .build();
+        Path oneRun = dir.resolve("one");
+        List<Float> single;
+        Checkpoint reference;
+        try (Device device = Devices.open("jvm");
+             Trainer trainer = Trainer.start(plain, device, RunDirectory.at(oneRun), QUIET)) {
+            trainer.runUntil(3);
+            reference = Checkpoint.load(oneRun.resolve(Checkpoint.FILE_NAME));
+            trainer.run();
+            single = trainer.losses();
+        }
+        Path run = dir.resolve("2x2");
+        train(4, config, run, null, 3);
+        Path manifest = run.resolve(ShardedCheckpoint.MANIFEST);
+        JsonObject layout = JsonParser.parseString(Files.readString(manifest)).getAsJsonObject()
+                .getAsJsonObject("layout");
+        assertEquals(2, layout.get("ep").getAsInt());
+        assertEquals(2, layout.get("dp").getAsInt());
+        assertTrue(layout.get("shard_optimizer").getAsBoolean());
+        Checkpoint checkpoint = Checkpoint.load(manifest);
+        assertEquals(reference.tensors().keySet(), checkpoint.tensors().keySet());
+        for (Map.Entry<String, TensorEntry> t : reference.tensors().entrySet()) {
+            float[] expected = t.getValue().floats();
+            double scale = 0;
+            for (float v : expected) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            Close.assertClose(t.getKey() + " at step 3, 2 x 2 sharded against one process", expected,
+                    checkpoint.tensors().get(t.getKey()).floats(), 1e-4 * scale, 1e-4);
+        }
+
+        List<Float> rest = single.subList(3, 6);
+        TrainConfig fourByOne = new ConfigLoader(checkpoint.config()).set("parallel.ep", "4").build();
+        List<List<Float>> resumed = LoopbackRanks.run(4, LIMIT, group -> {
+            try (Device device = Devices.open("jvm");
+                 Trainer trainer = Trainer.resume(checkpoint, fourByOne, device, RunDirectory.at(dir.resolve("4x1")),
+                         QUIET, new ExpertParallel(group))) {
+                assertEquals(4, trainer.layout().expertRanks());
+                trainer.run();
+                return trainer.losses();
+            } catch (Exception e) {
+                throw new RuntimeException(e);
+            }
+        });
+        resumed.forEach(losses -> Close.assertClose("resumed at 4 x 1: losses", rest, losses, 0, 1e-5));
+        try (Device device = Devices.open("jvm");
+             Trainer trainer = Trainer.resume(checkpoint, device, RunDirectory.at(dir.resolve("1x1")), QUIET)) {
+            trainer.run();
+            Close.assertClose("resumed on one process: losses", rest, trainer.losses(), 0, 1e-5);
         }
     }
 
