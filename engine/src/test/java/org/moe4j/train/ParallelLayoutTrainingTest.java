@@ -102,6 +102,10 @@ class ParallelLayoutTrainingTest {
             Close.assertClose("rank " + r + ": losses, sharded against replicated optimizer state",
                     off.get(r).losses(), on.get(r).losses(), 0, 1e-5);
         }
+        for (String key : List.of("grad_norm", "eval_loss")) {
+            Close.assertClose(key + " by logged step, sharded against replicated optimizer state",
+                    column(metrics(dir.resolve("off")), key), column(metrics(dir.resolve("on")), key), 0, 1e-5);
+        }
         // Rank 0 holds experts 0-1 and shares them with rank 2; every dense value is shared by all 4.
         Map<String, float[]> parameters = off.getFirst().parameters();
         Set<String> experts = new GptModel(TINY.model(), new JvmDevice(1, false), TINY.seed()).expertParameterNames();
