@@ -273,6 +273,7 @@ final class ExpertExchange implements TokenExchange {
                 recvCounts[p] = recvRows[p] * d;
                 values += p == ep.expertRank() ? 0 : sendCounts[p];
             }
+            long start = System.nanoTime();
             if (ep.bf16()) {
                 short[] got = new short[recv.length];
                 ep.expertGroup().allToAll(BFloat16.round(send), sendCounts, got, recvCounts);
@@ -282,6 +283,7 @@ final class ExpertExchange implements TokenExchange {
                 ep.expertGroup().allToAll(send, sendCounts, recv, recvCounts);
                 ep.addBytesSent(values * Float.BYTES);
             }
+            ep.addExchangeNanos(System.nanoTime() - start);
         }
 
         private void addInto(float[] grad, float[] delta) {

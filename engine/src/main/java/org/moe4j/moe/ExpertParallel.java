@@ -20,7 +20,8 @@ import org.moe4j.distributed.ProcessGroup;
  * <p>{@code ep = W} (dp = 1) shards the experts over all ranks; {@code ep = 1} (dp = W) is data
  * parallelism with every expert on every rank.
  *
- * <p>Also counts the bytes this rank sends in the MoE all-to-alls, for reports.
+ * <p>Also counts the bytes this rank sends in the MoE all-to-alls and the time it spends in the
+ * token all-to-alls, for reports.
  */
 public final class ExpertParallel {
     private final ProcessGroup group;
@@ -29,6 +30,7 @@ public final class ExpertParallel {
     private final ProcessGroup replicaGroup;
     private final boolean bf16;
     private long bytesSent;
+    private long exchangeNanos;
 
     /** Experts sharded over all ranks of {@code group}: {@code ep = W}, dp = 1. */
     public ExpertParallel(ProcessGroup group) {
@@ -198,5 +200,17 @@ public final class ExpertParallel {
 
     void addBytesSent(long bytes) {
         bytesSent += bytes;
+    }
+
+    /**
+     * Wall time this rank has spent in the token all-to-alls so far (four per MoE layer and step,
+     * bf16 conversions included), waiting for slower ranks included.
+     */
+    public long exchangeNanos() {
+        return exchangeNanos;
+    }
+
+    void addExchangeNanos(long nanos) {
+        exchangeNanos += nanos;
     }
 }

@@ -248,6 +248,7 @@ public final class Trainer implements AutoCloseable {
                         long[] bytes = bytesSent();
                         line.put("all_to_all_bytes_per_step", (bytes[0] - windowBytes[0]) / windowSteps);
                         line.put("all_reduce_bytes_per_step", (bytes[1] - windowBytes[1]) / windowSteps);
+                        line.put("all_to_all_ms_per_step", (bytes[2] - windowBytes[2]) / 1e6 / windowSteps);
                     }
                     RoutingSummary.addTo(line, result.routing());
                     if (evaluate) {
@@ -310,10 +311,14 @@ public final class Trainer implements AutoCloseable {
                 : Double.NaN;
     }
 
-    /** Bytes this rank has sent in MoE all-to-alls and in gradient all-reduces; zeros for one process. */
+    /**
+     * Bytes this rank has sent in MoE all-to-alls and in gradient all-reduces, and nanoseconds spent in
+     * the token all-to-alls; zeros for one process.
+     */
     private long[] bytesSent() {
-        return parallel == null ? new long[2]
-                : new long[] {parallel.parallel().bytesSent(), parallel.allReduceBytes()};
+        return parallel == null ? new long[3]
+                : new long[] {parallel.parallel().bytesSent(), parallel.allReduceBytes(),
+                    parallel.parallel().exchangeNanos()};
     }
 
     /** The data parallelism of a sharded run, or null. */
