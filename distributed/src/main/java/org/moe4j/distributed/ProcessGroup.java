@@ -243,17 +243,7 @@ public final class ProcessGroup implements AutoCloseable {
      * @param data this rank's values (Modified: the sums); the same length on every rank
      */
     public void allReduceSum(float[] data) {
-        Objects.requireNonNull(data, "data");
-        checkFrame("allReduceSum", (data.length + (long) worldSize - 1) / worldSize * Float.BYTES);
-        long seq = begin(Op.ALL_REDUCE_SUM);
-        boolean ok = false;
-        try {
-            ringReduce(Op.ALL_REDUCE_SUM, seq, data, 0);
-            ringGather(Op.ALL_REDUCE_SUM, seq, data, 0);
-            ok = true;
-        } finally {
-            end(ok);
-        }
+        ringCollective(Op.ALL_REDUCE_SUM, data, true, true, 0);
     }
 
     /**
@@ -266,16 +256,7 @@ public final class ProcessGroup implements AutoCloseable {
      * @param data this rank's values (Modified); the same length on every rank
      */
     public void reduceScatterSum(float[] data) {
-        Objects.requireNonNull(data, "data");
-        checkFrame("reduceScatterSum", (data.length + (long) worldSize - 1) / worldSize * Float.BYTES);
-        long seq = begin(Op.REDUCE_SCATTER_SUM);
-        boolean ok = false;
-        try {
-            ringReduce(Op.REDUCE_SCATTER_SUM, seq, data, -1);
-            ok = true;
-        } finally {
-            end(ok);
-        }
+        ringCollective(Op.REDUCE_SCATTER_SUM, data, true, false, -1);
     }
 
     /**
@@ -287,16 +268,7 @@ public final class ProcessGroup implements AutoCloseable {
      *             length on every rank
      */
     public void allGatherChunks(float[] data) {
-        Objects.requireNonNull(data, "data");
-        checkFrame("allGatherChunks", (data.length + (long) worldSize - 1) / worldSize * Float.BYTES);
-        long seq = begin(Op.ALL_GATHER_CHUNKS);
-        boolean ok = false;
-        try {
-            ringGather(Op.ALL_GATHER_CHUNKS, seq, data, -1);
-            ok = true;
-        } finally {
-            end(ok);
-        }
+        ringCollective(Op.ALL_GATHER_CHUNKS, data, false, true, -1);
     }
 
     /** Where chunk {@code chunk} of an array of n floats starts: {@code chunk·n/W}. */
@@ -305,16 +277,27 @@ public final class ProcessGroup implements AutoCloseable {
     }
 
     /**
-     * W − 1 ring steps, each sending one chunk to the right and adding the one from the left: then
-     * this rank holds the sum of chunk {@code rank + 1 + shift} (mod W).
+     * The ring collectives. The reduce phase: W − 1 steps, each sending one chunk to the right and
+     * adding the one from the left, after which this rank holds the sum of chunk
+     * {@code rank + 1 + shift} (mod W). The gather phase: W − 1 steps passing complete chunks on,
+     * starting from that one.
      */
-    private void ringReduce(Op op, long seq, float[] data, int shift) {
-        ring(op, seq, data, shift, true);
-    }
-
-    /** W − 1 ring steps passing complete chunks on, starting from chunk {@code rank + 1 + shift}. */
-    private void ringGather(Op op, long seq, float[] data, int shift) {
-        ring(op, seq, data, shift + 1, false);
+    private void ringCollective(Op op, float[] data, boolean reduce, boolean gather, int shift) {
+        Objects.requireNonNull(data, "data");
+        checkFrame(op.displayName, (data.length + (long) worldSize - 1) / worldSize * Float.BYTES);
+        long seq = begin(op);
+        boolean ok = false;
+        try {
+            if (reduce) {
+                ring(op, seq, data, shift, true);
+            }
+            if (gather) {
+                ring(op, seq, data, shift + 1, false);
+            }
+            ok = true;
+        } finally {
+            end(ok);
+        }
     }
 
     private void ring(Op op, long seq, float[] data, int shift, boolean add) {

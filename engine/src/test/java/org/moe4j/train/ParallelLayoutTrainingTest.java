@@ -217,15 +217,7 @@ class ParallelLayoutTrainingTest {
 
         TrainConfig eight = new ConfigLoader(TINY).set("moe.experts", "8").set("parallel.ep", "8").set("batch_size", "4")
                 .build();
-        List<String> messages = LoopbackRanks.run(4, LIMIT, group -> {
-            try (Device device = Devices.open("jvm")) {
-                return assertThrows(IllegalArgumentException.class, () -> Trainer.start(eight, device,
-                        RunDirectory.at(dir.resolve("bad" + group.rank())), QUIET, new ExpertParallel(group)))
-                        .getMessage();
-            } catch (Exception e) {
-                throw new RuntimeException(e);
-            }
-        });
+        List<String> messages = ExpertParallelTrainingTest.startErrors(4, eight, dir.resolve("bad"));
         assertTrue(messages.getFirst().contains("parallel.ep=8 does not divide the world size 4")
                 && messages.getFirst().contains("choose ep among [1, 2, 4]"), messages.getFirst());
         assertFalse(Files.exists(dir.resolve("bad0").resolve(MetricsLog.FILE_NAME)), "training started");
