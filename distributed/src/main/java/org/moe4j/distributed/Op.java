@@ -9,6 +9,8 @@ enum Op {
     BROADCAST(5, "broadcast"),
     BARRIER(6, "barrier"),
     ALL_GATHER(7, "allGather"),
+    REDUCE_SCATTER_SUM(8, "reduceScatterSum"),
+    ALL_GATHER_CHUNKS(9, "allGatherChunks"),
     /** A rank failed; payload: int lost rank, then a UTF-8 message. */
     ABORT(99, "abort");
 

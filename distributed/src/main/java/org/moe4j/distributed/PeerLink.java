@@ -59,7 +59,7 @@ final class PeerLink {
     }
 
     /**
-     * Queues a frame with array[offset, offset + count) (float[], int[], long[] or byte[]).
+     * Queues a frame with array[offset, offset + count) (float[], int[], short[], long[] or byte[]).
      * The array must not change until the returned future completes.
      */
     CompletableFuture<Void> send(Op op, long sequence, Object array, int offset, int count) {
@@ -117,7 +117,7 @@ final class PeerLink {
     }
 
     /**
-     * Reads the payload of header into array from offset (float[], int[], long[] or byte[]); with
+     * Reads the payload of header into array from offset (float[], int[], short[], long[] or byte[]); with
      * add, floats are added to the array instead of stored. Checks the CRC32C trailer.
      */
     void readPayload(Frame.Header header, Object array, int offset, boolean add) throws IOException, FrameException {
@@ -164,6 +164,7 @@ final class PeerLink {
             }
             case float[] f -> b.asFloatBuffer().get(f, index, n);
             case int[] a -> b.asIntBuffer().get(a, index, n);
+            case short[] a -> b.asShortBuffer().get(a, index, n);
             case long[] a -> b.asLongBuffer().get(a, index, n);
             case byte[] a -> b.get(a, index, n);
             default -> throw new IllegalArgumentException("unsupported payload " + array.getClass());
@@ -174,6 +175,7 @@ final class PeerLink {
         switch (array) {
             case float[] f -> b.asFloatBuffer().put(f, index, n);
             case int[] a -> b.asIntBuffer().put(a, index, n);
+            case short[] a -> b.asShortBuffer().put(a, index, n);
             case long[] a -> b.asLongBuffer().put(a, index, n);
             case byte[] a -> b.duplicate().put(a, index, n);
             default -> throw new IllegalArgumentException("unsupported payload " + array.getClass());
@@ -185,6 +187,7 @@ final class PeerLink {
         return switch (array) {
             case float[] f -> Float.BYTES;
             case int[] a -> Integer.BYTES;
+            case short[] a -> Short.BYTES;
             case long[] a -> Long.BYTES;
             case byte[] a -> 1;
             default -> throw new IllegalArgumentException("unsupported payload " + array.getClass());

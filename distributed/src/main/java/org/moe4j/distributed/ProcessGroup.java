@@ -28,8 +28,11 @@ import java.util.concurrent.atomic.AtomicReference;
  * that sees it first tells the others (an ABORT frame), so every rank ends with the same lost rank.
  * After any failure the group is unusable: every later call throws at once.
  *
- * <p>Not thread-safe: one thread runs the collectives of a group. Threads: one sender per peer and
- * one watchdog, all stopped by {@link #close()}.
+ * <p>{@link #subgroup} gives some of the ranks a group of their own (expert parallelism's token
+ * exchanges, the data-parallel replicas' gradient sums) over the same connections.
+ *
+ * <p>Not thread-safe: one thread runs the collectives of a group and its subgroups. Threads: one
+ * sender per peer and one watchdog, all stopped by {@link #close()}.
  */
 public final class ProcessGroup implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger("org.moe4j.distributed");
@@ -37,16 +40,25 @@ public final class ProcessGroup implements AutoCloseable {
     private static final long ABORT_FLUSH_MILLIS = 200;
 
     private final RendezvousConfig config;
+    /** The group of all ranks that joined; this group itself unless it is a {@link #subgroup}. */
+    private final ProcessGroup root;
+    /** The root's rank of each of this group's ranks; what messages name. */
+    private final int[] members;
+    /** This process's rank in the root group. */
+    private final int me;
     private final int rank;
     private final int worldSize;
+    /** By this group's rank; a subgroup's are the root's links to its members. */
     private final PeerLink[] links;
     private final ScheduledExecutorService watchdog;
     private final long timeoutNanos;
     private final long graceNanos;
-    private final AtomicReference<CollectiveException> failure = new AtomicReference<>();
+    /** Shared by the root and its subgroups: a failure in one makes all of them unusable. */
+    private final AtomicReference<CollectiveException> failure;
     private final Object opLock = new Object();
 
     private long sequence;
+    /** Read from the root's by subgroups. */
     private volatile long step = -1;
     private volatile boolean closed;
     // the running collective, guarded by opLock
@@ -58,15 +70,39 @@ public final class ProcessGroup implements AutoCloseable {
 
     private ProcessGroup(RendezvousConfig config, SocketChannel[] channels, ScheduledExecutorService watchdog) {
         this.config = config;
+        this.root = this;
         this.rank = config.rank();
+        this.me = rank;
         this.worldSize = config.worldSize();
+        this.members = java.util.stream.IntStream.range(0, worldSize).toArray();
         this.watchdog = watchdog;
         this.timeoutNanos = config.collectiveTimeout().toNanos();
         this.graceNanos = Math.min(TimeUnit.SECONDS.toNanos(2), timeoutNanos / 4);
+        this.failure = new AtomicReference<>();
         this.links = new PeerLink[worldSize];
         for (int p = 0; p < worldSize; p++) {
             if (p != rank) {
                 links[p] = new PeerLink(rank, p, channels[p], config.maxFrameBytes());
+            }
+        }
+    }
+
+    /** A subgroup of {@code root}: its ranks {@code members}, this process being {@code members[rank]}. */
+    private ProcessGroup(ProcessGroup root, int[] members, int rank) {
+        this.config = root.config;
+        this.root = root;
+        this.members = members;
+        this.rank = rank;
+        this.me = root.rank;
+        this.worldSize = members.length;
+        this.watchdog = root.watchdog;
+        this.timeoutNanos = root.timeoutNanos;
+        this.graceNanos = root.graceNanos;
+        this.failure = root.failure;
+        this.links = new PeerLink[worldSize];
+        for (int p = 0; p < worldSize; p++) {
+            if (p != rank) {
+                links[p] = root.links[members[p]];
             }
         }
     }
@@ -117,14 +153,62 @@ public final class ProcessGroup implements AutoCloseable {
         }
     }
 
-    /** This process's rank, in [0, W). */
+    /** This process's rank in this group, in [0, W). */
     public int rank() {
         return rank;
     }
 
-    /** The number of ranks W. */
+    /** The number of ranks W of this group. */
     public int worldSize() {
         return worldSize;
+    }
+
+    /**
+     * The ranks {@code members} of this group as a group of their own, for collectives among them
+     * alone. Every member calls it with the same list, and only members do; nothing is sent, and no
+     * connection is made: the subgroup uses this group's connections, collective timeout and step,
+     * and numbers its collectives on its own. A failure in the subgroup or in this group makes both
+     * unusable, and messages name the ranks of the group that joined (the root). Closing this group
+     * closes the subgroup; closing the subgroup releases nothing.
+     *
+     * <p>Collectives of a group and of its subgroups may be interleaved freely, provided every
+     * member calls each group's collectives in the same order.
+     *
+     * @param members ranks of this group, distinct, including this process's, in the order of their
+     *                ranks in the subgroup (Not modified)
+     * @throws IllegalArgumentException if a member is out of range or repeated, or this rank is not one
+     */
+    public ProcessGroup subgroup(int[] members) {
+        Objects.requireNonNull(members, "members");
+        int[] inRoot = new int[members.length];
+        int mine = -1;
+        java.util.BitSet seen = new java.util.BitSet(worldSize);
+        for (int i = 0; i < members.length; i++) {
+            int m = members[i];
+            if (m < 0 || m >= worldSize || seen.get(m)) {
+                throw new IllegalArgumentException("subgroup " + java.util.Arrays.toString(members) + ": rank " + m
+                        + (m < 0 || m >= worldSize ? " is not in [0, " + worldSize + ")" : " is repeated"));
+            }
+            seen.set(m);
+            inRoot[i] = this.members[m];
+            if (m == rank) {
+                mine = i;
+            }
+        }
+        if (mine < 0) {
+            throw new IllegalArgumentException("subgroup " + java.util.Arrays.toString(members) + " does not include"
+                    + " this process's rank " + rank);
+        }
+        return new ProcessGroup(root, inRoot, mine);
+    }
+
+    /** The rank the root group knows this group's rank {@code p} by. */
+    private int world(int p) {
+        return members[p];
+    }
+
+    private long step() {
+        return root.step;
     }
 
     /** The index of this process on its machine (from the launcher). */
@@ -139,7 +223,7 @@ public final class ProcessGroup implements AutoCloseable {
 
     /** Sets the training step named in error messages (negative: none). */
     public void setStep(long step) {
-        this.step = step;
+        root.step = step;
     }
 
     /** Whether a collective has failed; the group is then unusable. */
@@ -159,35 +243,74 @@ public final class ProcessGroup implements AutoCloseable {
      * @param data this rank's values (Modified: the sums); the same length on every rank
      */
     public void allReduceSum(float[] data) {
+        ringCollective(Op.ALL_REDUCE_SUM, data, true, true, 0);
+    }
+
+    /**
+     * The first half of an all-reduce: afterwards chunk {@code r} of the array (the chunks of
+     * {@link #allReduceSum}, {@link #chunkStart}) holds on rank r the sum over all ranks, summed in
+     * ring order from rank r + 1: {@code ((x_{r+1} + x_{r+2}) + …) + x_r}; the other chunks hold
+     * partial sums. Each rank sends and receives (W−1)/W of the array. With
+     * {@link #allGatherChunks} it is an all-reduce, as a sharded optimizer uses it.
+     *
+     * @param data this rank's values (Modified); the same length on every rank
+     */
+    public void reduceScatterSum(float[] data) {
+        ringCollective(Op.REDUCE_SCATTER_SUM, data, true, false, -1);
+    }
+
+    /**
+     * Every rank's chunk to every rank: afterwards chunk q of the array (the chunks of
+     * {@link #allReduceSum}) holds, on every rank, what rank q had there. Each rank sends and
+     * receives (W−1)/W of the array.
+     *
+     * @param data chunk {@code rank} this rank's values (Not modified), the others Modified; the same
+     *             length on every rank
+     */
+    public void allGatherChunks(float[] data) {
+        ringCollective(Op.ALL_GATHER_CHUNKS, data, false, true, -1);
+    }
+
+    /** Where chunk {@code chunk} of an array of n floats starts: {@code chunk·n/W}. */
+    public int chunkStart(int n, int chunk) {
+        return (int) ((long) n * chunk / worldSize);
+    }
+
+    /**
+     * The ring collectives. The reduce phase: W − 1 steps, each sending one chunk to the right and
+     * adding the one from the left, after which this rank holds the sum of chunk
+     * {@code rank + 1 + shift} (mod W). The gather phase: W − 1 steps passing complete chunks on,
+     * starting from that one.
+     */
+    private void ringCollective(Op op, float[] data, boolean reduce, boolean gather, int shift) {
         Objects.requireNonNull(data, "data");
-        checkFrame("allReduceSum", (data.length + (long) worldSize - 1) / worldSize * Float.BYTES);
-        long seq = begin(Op.ALL_REDUCE_SUM);
+        checkFrame(op.displayName, (data.length + (long) worldSize - 1) / worldSize * Float.BYTES);
+        long seq = begin(op);
         boolean ok = false;
         try {
-            int n = data.length;
-            int right = (rank + 1) % worldSize;
-            int left = (rank + worldSize - 1) % worldSize;
-            for (int s = 0; s < worldSize - 1; s++) {
-                int sendChunk = Math.floorMod(rank - s, worldSize);
-                int recvChunk = Math.floorMod(rank - s - 1, worldSize);
-                CompletableFuture<Void> sent = send(right, Op.ALL_REDUCE_SUM, seq, data, chunkStart(n, sendChunk),
-                        chunkLength(n, sendChunk));
-                receive(left, Op.ALL_REDUCE_SUM, seq, data, chunkStart(n, recvChunk), chunkLength(n, recvChunk),
-                        true, false);
-                awaitSent(right, sent, Op.ALL_REDUCE_SUM, seq);
+            if (reduce) {
+                ring(op, seq, data, shift, true);
             }
-            for (int s = 0; s < worldSize - 1; s++) {
-                int sendChunk = Math.floorMod(rank + 1 - s, worldSize);
-                int recvChunk = Math.floorMod(rank - s, worldSize);
-                CompletableFuture<Void> sent = send(right, Op.ALL_REDUCE_SUM, seq, data, chunkStart(n, sendChunk),
-                        chunkLength(n, sendChunk));
-                receive(left, Op.ALL_REDUCE_SUM, seq, data, chunkStart(n, recvChunk), chunkLength(n, recvChunk),
-                        false, false);
-                awaitSent(right, sent, Op.ALL_REDUCE_SUM, seq);
+            if (gather) {
+                ring(op, seq, data, shift + 1, false);
             }
             ok = true;
         } finally {
             end(ok);
+        }
+    }
+
+    private void ring(Op op, long seq, float[] data, int shift, boolean add) {
+        int n = data.length;
+        int right = (rank + 1) % worldSize;
+        int left = (rank + worldSize - 1) % worldSize;
+        for (int s = 0; s < worldSize - 1; s++) {
+            int sendChunk = Math.floorMod(rank - s + shift, worldSize);
+            int recvChunk = Math.floorMod(rank - s - 1 + shift, worldSize);
+            CompletableFuture<Void> sent = send(right, op, seq, data, chunkStart(n, sendChunk),
+                    chunkLength(n, sendChunk));
+            receive(left, op, seq, data, chunkStart(n, recvChunk), chunkLength(n, recvChunk), add, false);
+            awaitSent(right, sent, op, seq);
         }
     }
 
@@ -221,8 +344,8 @@ public final class ProcessGroup implements AutoCloseable {
                     int[] count = new int[1];
                     receive(p, Op.ALL_TO_ALL_COUNTS, seq, count, 0, 1, false, false);
                     if (count[0] < 0 || (long) count[0] * Float.BYTES > config.maxFrameBytes()) {
-                        throw failWith(new CollectiveException(Op.ALL_TO_ALL.displayName, seq, step, rank, p,
-                                "rank " + p + " announced " + count[0] + " floats for rank " + rank
+                        throw failWith(new CollectiveException(Op.ALL_TO_ALL.displayName, seq, step(), me, world(p),
+                                "rank " + world(p) + " announced " + count[0] + " floats for rank " + me
                                         + ", outside [0, " + config.maxFrameBytes() / Float.BYTES + "]", null));
                     }
                     recvCounts[p] = count[0];
@@ -230,7 +353,7 @@ public final class ProcessGroup implements AutoCloseable {
                 }
             }
             if (total > Integer.MAX_VALUE - 8) {
-                throw failWith(new CollectiveException(Op.ALL_TO_ALL.displayName, seq, step, rank, -1,
+                throw failWith(new CollectiveException(Op.ALL_TO_ALL.displayName, seq, step(), me, -1,
                         "the announced counts add up to " + total + " floats, more than one array holds", null));
             }
             float[] recv = new float[(int) total];
@@ -263,11 +386,31 @@ public final class ProcessGroup implements AutoCloseable {
     public void allToAll(float[] send, int[] sendCounts, float[] recv, int[] recvCounts) {
         Objects.requireNonNull(send, "send");
         Objects.requireNonNull(recv, "recv");
+        allToAllKnown(send, send.length, sendCounts, recv, recv.length, recvCounts, Float.BYTES);
+    }
+
+    /**
+     * {@link #allToAll(float[], int[], float[], int[])} of 16-bit values (bfloat16 bits, say): half
+     * the bytes of floats.
+     *
+     * @param send       blocks for ranks 0..W−1 in rank order (Not modified)
+     * @param sendCounts values for each rank, length W, sum = send.length (Not modified)
+     * @param recv       receives the blocks from ranks 0..W−1 in rank order (Modified)
+     * @param recvCounts values from each rank, length W, sum = recv.length (Not modified)
+     */
+    public void allToAll(short[] send, int[] sendCounts, short[] recv, int[] recvCounts) {
+        Objects.requireNonNull(send, "send");
+        Objects.requireNonNull(recv, "recv");
+        allToAllKnown(send, send.length, sendCounts, recv, recv.length, recvCounts, Short.BYTES);
+    }
+
+    private void allToAllKnown(Object send, int sendLength, int[] sendCounts, Object recv, int recvLength,
+                               int[] recvCounts, int elementBytes) {
         if (send == recv) {
             throw new IllegalArgumentException("send and recv must be different arrays");
         }
-        int[] sendOffsets = offsets("sendCounts", sendCounts, send.length, "send.length");
-        int[] recvOffsets = offsets("recvCounts", recvCounts, recv.length, "recv.length");
+        int[] sendOffsets = offsets("sendCounts", sendCounts, sendLength, "send.length", elementBytes);
+        int[] recvOffsets = offsets("recvCounts", recvCounts, recvLength, "recv.length", elementBytes);
         if (sendCounts[rank] != recvCounts[rank]) {
             throw new IllegalArgumentException("sendCounts[" + rank + "]=" + sendCounts[rank] + " != recvCounts["
                     + rank + "]=" + recvCounts[rank] + " (this rank's own block)");
@@ -425,6 +568,9 @@ public final class ProcessGroup implements AutoCloseable {
             return;
         }
         closed = true;
+        if (root != this) {
+            return;
+        }
         for (PeerLink link : links) {
             if (link != null) {
                 link.shutdown();
@@ -448,16 +594,16 @@ public final class ProcessGroup implements AutoCloseable {
     // ---- the running collective ---------------------------------------------------------------
 
     private long begin(Op op) {
-        if (closed) {
-            throw new IllegalStateException("the process group of rank " + rank + " is closed");
+        if (closed || root.closed) {
+            throw new IllegalStateException("the process group of rank " + me + " is closed");
         }
         long seq = ++sequence;
         CollectiveException earlier = failure.get();
         if (earlier != null) {
             String detail = "the process group failed earlier and cannot be used: " + earlier.getMessage();
             throw earlier instanceof PeerLostException lost
-                    ? new PeerLostException(op.displayName, seq, step, rank, lost.lostRank(), detail, earlier)
-                    : new CollectiveException(op.displayName, seq, step, rank, earlier.peerRank(), detail, earlier);
+                    ? new PeerLostException(op.displayName, seq, step(), me, lost.lostRank(), detail, earlier)
+                    : new CollectiveException(op.displayName, seq, step(), me, earlier.peerRank(), detail, earlier);
         }
         synchronized (opLock) {
             runningOp = op;
@@ -499,10 +645,10 @@ public final class ProcessGroup implements AutoCloseable {
                 return;
             }
             int peer = awaiting;
-            suspected = new PeerLostException(op.displayName, seq, step, rank, peer, "rank " + peer
+            suspected = new PeerLostException(op.displayName, seq, step(), me, peer, "rank " + peer
                     + " sent nothing within the collective timeout of " + Rendezvous.seconds(config.collectiveTimeout())
                     + " (MOE_COLLECTIVE_TIMEOUT_S)", null);
-            for (PeerLink link : links) {
+            for (PeerLink link : root.links) {
                 if (link != null && link.peer() != peer) {
                     link.sendAbort(peer, suspected.getMessage());
                 }
@@ -524,6 +670,9 @@ public final class ProcessGroup implements AutoCloseable {
 
     /** Marks the group failed with e unless it already failed; returns the failure that stands. */
     private CollectiveException failWith(CollectiveException e) {
+        if (root != this) {
+            return root.failWith(e);
+        }
         if (failure.compareAndSet(null, e)) {
             LOG.log(System.Logger.Level.DEBUG, e.getMessage());
             int lost = e.peerRank();
@@ -559,49 +708,50 @@ public final class ProcessGroup implements AutoCloseable {
      */
     private void receive(int peer, Op op, long seq, Object array, int offset, int count, boolean add,
             boolean announced) {
-        awaiting = peer;
+        awaiting = world(peer);
         PeerLink link = links[peer];
         try {
             Frame.Header h = link.readHeader();
             if (h.op() == Op.ABORT.id) {
                 Frame.Abort abort = link.readAbort(h);
-                String detail = abort.lostRank() == rank
-                        ? "rank " + peer + " gave up waiting for this rank: " + abort.message()
-                        : "rank " + abort.lostRank() + " lost, as reported by rank " + peer + ": " + abort.message();
-                throw failWith(new PeerLostException(op.displayName, seq, step, rank,
-                        abort.lostRank() >= 0 ? abort.lostRank() : peer, detail, null));
+                String detail = abort.lostRank() == me
+                        ? "rank " + world(peer) + " gave up waiting for this rank: " + abort.message()
+                        : "rank " + abort.lostRank() + " lost, as reported by rank " + world(peer) + ": "
+                                + abort.message();
+                throw failWith(new PeerLostException(op.displayName, seq, step(), me,
+                        abort.lostRank() >= 0 ? abort.lostRank() : world(peer), detail, null));
             }
             if (h.op() != op.id || h.sequence() != seq) {
-                throw new FrameException("rank " + peer + " sent " + h.describe() + " but rank " + rank + " is in "
+                throw new FrameException("rank " + world(peer) + " sent " + h.describe() + " but rank " + me + " is in "
                         + op.frameName() + " #" + seq + " (are all ranks calling the same collectives in the same"
                         + " order?)");
             }
             long expected = (long) count * PeerLink.elementBytes(array);
             if (h.length() != expected) {
                 throw new FrameException(announced
-                        ? "rank " + peer + " announced " + count + " floats for rank " + rank
+                        ? "rank " + world(peer) + " announced " + count + " floats for rank " + me
                                 + " but sent a frame of " + h.length() + " bytes (" + h.length() / Float.BYTES
                                 + " floats)"
-                        : "rank " + peer + " sent a frame of " + h.length() + " bytes to rank " + rank
+                        : "rank " + world(peer) + " sent a frame of " + h.length() + " bytes to rank " + me
                                 + ", which expected " + expected + " bytes (do the sizes agree on all ranks?)");
             }
             link.readPayload(h, array, offset, add);
         } catch (FrameException e) {
-            throw failWith(new CollectiveException(op.displayName, seq, step, rank, peer, e.getMessage(), null));
+            throw failWith(new CollectiveException(op.displayName, seq, step(), me, world(peer), e.getMessage(), null));
         } catch (IOException e) {
             throw lost(peer, op, seq, e);
         }
     }
 
     private void awaitSent(int peer, CompletableFuture<?> sent, Op op, long seq) {
-        awaiting = peer;
+        awaiting = world(peer);
         try {
             sent.get();
         } catch (ExecutionException e) {
             throw lost(peer, op, seq, e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw failWith(new CollectiveException(op.displayName, seq, step, rank, -1, "interrupted", e));
+            throw failWith(new CollectiveException(op.displayName, seq, step(), me, -1, "interrupted", e));
         }
     }
 
@@ -623,10 +773,10 @@ public final class ProcessGroup implements AutoCloseable {
             return failWith(suspicion);
         }
         if (cause instanceof java.nio.channels.ClosedByInterruptException) {
-            return failWith(new CollectiveException(op.displayName, seq, step, rank, -1, "interrupted while"
-                    + " waiting for rank " + peer + "; the links are closed", cause));
+            return failWith(new CollectiveException(op.displayName, seq, step(), me, -1, "interrupted while"
+                    + " waiting for rank " + world(peer) + "; the links are closed", cause));
         }
-        return failWith(new PeerLostException(op.displayName, seq, step, rank, peer, "rank " + peer
+        return failWith(new PeerLostException(op.displayName, seq, step(), me, world(peer), "rank " + world(peer)
                 + " lost: " + describe(cause), cause));
     }
 
@@ -639,6 +789,10 @@ public final class ProcessGroup implements AutoCloseable {
 
     /** Prefix sums of counts after checking length W, no negatives, and the sum. */
     private int[] offsets(String name, int[] counts, int total, String totalName) {
+        return offsets(name, counts, total, totalName, Float.BYTES);
+    }
+
+    private int[] offsets(String name, int[] counts, int total, String totalName, int elementBytes) {
         Objects.requireNonNull(counts, name);
         if (counts.length != worldSize) {
             throw new IllegalArgumentException(name + ".length=" + counts.length + " != W=" + worldSize);
@@ -649,7 +803,7 @@ public final class ProcessGroup implements AutoCloseable {
             if (counts[p] < 0) {
                 throw new IllegalArgumentException(name + "[" + p + "]=" + counts[p] + " is negative");
             }
-            checkFrame(name + "[" + p + "]", (long) counts[p] * Float.BYTES);
+            checkFrame(name + "[" + p + "]", (long) counts[p] * elementBytes);
             offsets[p] = (int) sum;
             sum += counts[p];
         }
@@ -657,10 +811,6 @@ public final class ProcessGroup implements AutoCloseable {
             throw new IllegalArgumentException("sum(" + name + ")=" + sum + " != " + totalName + "=" + total);
         }
         return offsets;
-    }
-
-    private int chunkStart(int n, int chunk) {
-        return (int) ((long) n * chunk / worldSize);
     }
 
     private int chunkLength(int n, int chunk) {

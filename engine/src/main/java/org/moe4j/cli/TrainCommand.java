@@ -114,9 +114,9 @@ final class TrainCommand implements Callable<Integer> {
             ServiceLoader.load(StepListener.class).forEach(trainer::addStepListener);
             if (checkpoint != null) {
                 out.printf("resuming %s at step %d of %d%s%n", checkpoint.path(), checkpoint.step(), config.steps(),
-                        ranks(parallel));
+                        ranks(trainer.layout(), config));
             } else {
-                printStart(out, trainer, config, run, dev, parallel);
+                printStart(out, trainer, config, run, dev);
             }
             StopOnSignal.run(() -> {
                 // Closed here too (closing twice is harmless): a signal's exit follows this body at once.
@@ -137,14 +137,13 @@ final class TrainCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static void printStart(PrintStream out, Trainer trainer, TrainConfig config, RunDirectory run, Device dev,
-                                   ExpertParallel parallel) {
+    private static void printStart(PrintStream out, Trainer trainer, TrainConfig config, RunDirectory run, Device dev) {
         Map<String, Long> sizes = new LinkedHashMap<>();
         trainer.model().parameters().forEach((name, p) -> sizes.put(name, (long) p.size()));
         ParameterCounts counts = ParameterCounts.of(sizes, config.model().moe());
         out.printf("run %s: %d steps, %,d parameters (%,d active per token), %d tokens/step on %s%s%n",
                 run.path(), config.steps(), counts.total(), counts.active(), config.tokensPerStep(), dev.name(),
-                ranks(parallel));
+                ranks(trainer.layout(), config));
         if (config.model().moe() != null) {
             MoeConfig moe = config.model().moe();
             out.printf("moe: router %s, %d experts (%s, hidden %d), k %d, capacity factor %s%n",
@@ -166,9 +165,15 @@ final class TrainCommand implements Callable<Integer> {
         return config;
     }
 
-    private static String ranks(ExpertParallel parallel) {
-        return parallel == null ? "" : String.format(" x %d ranks (experts sharded, dense data-parallel)",
-                parallel.worldSize());
+    /** The layout in words, e.g. " x 4 ranks (ep 2 × dp 2: ...)"; empty for one process. */
+    private static String ranks(ExpertParallel layout, TrainConfig config) {
+        if (layout == null) {
+            return "";
+        }
+        return String.format(" x %d ranks (ep %d × dp %d: experts sharded over %d ranks, %d copies; dense data-parallel%s%s)",
+                layout.worldSize(), layout.expertRanks(), layout.replicas(), layout.expertRanks(), layout.replicas(),
+                config.parallel().shardOptimizer() ? "; optimizer state sharded" : "",
+                layout.bf16() ? "; bf16 all-to-all" : "");
     }
 
     /** A new run directory named by rank 0 and used by every rank. */

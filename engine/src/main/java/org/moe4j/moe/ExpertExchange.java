@@ -8,12 +8,17 @@ import org.moe4j.tensor.Tape;
 import org.moe4j.tensor.Tensor;
 
 /**
- * The exchange of an expert-parallel layer over W ranks ({@link ExpertParallel}). The collectives
- * go over the process group; the token exchange sends each owner the rows of this rank's kept
- * assignments to the owner's experts, ordered by expert then slot, and the owner places the rows
- * from each rank into the slots {@code slotSources} says that rank fills, in slot order, so no
- * index travels. Results return along the same lists. Zero rows are a normal count: every rank
- * sends a (possibly empty) frame to every other.
+ * The exchange of an expert-parallel layer over W ranks laid out {@code ep × dp}
+ * ({@link ExpertParallel}). The collectives of routing (counts, probabilities, statistics) go over
+ * all W ranks; the token exchange stays inside this rank's expert group. It sends each owner the
+ * rows of this rank's kept assignments to the owner's experts, ordered by expert then slot, and
+ * the owner places the rows from each rank into its buffer in the order of the global slots
+ * {@code slotSources} says that rank fills, so no index travels. The buffer of a copy of the
+ * experts holds its expert group's kept assignments alone, packed in global slot order, so each of
+ * the dp copies computes its share and none the others'. Results return along the same lists. Zero
+ * rows are a normal count: every rank sends a (possibly empty) frame to every other of its group.
+ * With bf16 on, the rows travel as {@link BFloat16}, all of them (this rank's own rows too, so the
+ * result does not depend on which rank of the group holds an expert).
  */
 final class ExpertExchange implements TokenExchange {
     private final ExpertParallel ep;
@@ -107,12 +112,15 @@ final class ExpertExchange implements TokenExchange {
     private final class RowExchange implements Pass {
         private final Device device;
         private final DispatchPlan sendPlan;
+        /** C, the global capacity of the plan. */
         private final int capacity;
+        /** Slots per local expert in this copy's buffer: the most any of them has from the expert group. */
+        private final int bufferCapacity;
         private final int localExperts;
-        /** Rows sent to / received from each rank. */
+        /** Rows sent to / received from each rank of the expert group. */
         private final int[] sendRows;
         private final int[] recvRows;
-        /** Row of the local {@code (E/W·C)} expert buffer each received row fills, in receive order. */
+        /** Row of the local {@code (E/ep·bufferCapacity)} expert buffer each received row fills, in receive order. */
         private final int[] recvSlots;
 
         RowExchange(Device device, DispatchPlan plan, int[] slotSources) {
@@ -121,7 +129,7 @@ final class ExpertExchange implements TokenExchange {
             int e = plan.experts();
             int n = plan.tokens();
             int j = plan.perToken();
-            int w = worldSize();
+            int w = ep.expertRanks();
             this.localExperts = localExperts(e);
             device.copyToHost(plan.choice());
             device.copyToHost(plan.slot());
@@ -155,17 +163,34 @@ final class ExpertExchange implements TokenExchange {
                     DispatchPlan.onDevice(device, sendSlot), DispatchPlan.onDevice(device, sendAssign),
                     DispatchPlan.onDevice(device, new int[] {rows}), DispatchPlan.onDevice(device, new int[] {rows}));
 
+            // The global slots this expert group fills, packed per expert in slot order.
+            int firstRank = ep.replica() * w;
+            int[] packed = new int[slotSources.length];
+            int[] filled = new int[localExperts];
             this.recvRows = new int[w];
-            List<Integer> slots = new ArrayList<>();
-            for (int q = 0; q < w; q++) {
-                for (int s = 0; s < slotSources.length; s++) {
-                    if (slotSources[s] == q) {
-                        slots.add(s);
-                        recvRows[q]++;
-                    }
+            for (int s = 0; s < slotSources.length; s++) {
+                int m = slotSources[s] - firstRank;
+                packed[s] = m >= 0 && m < w ? filled[s / capacity]++ : -1;
+                if (packed[s] >= 0) {
+                    recvRows[m]++;
                 }
             }
-            this.recvSlots = slots.stream().mapToInt(Integer::intValue).toArray();
+            this.bufferCapacity = Math.max(1, Arrays.stream(filled).max().orElse(0));
+            int[] at = new int[w];
+            for (int m = 1; m < w; m++) {
+                at[m] = at[m - 1] + recvRows[m - 1];
+            }
+            this.recvSlots = new int[at[w - 1] + recvRows[w - 1]];
+            for (int s = 0; s < slotSources.length; s++) {
+                if (packed[s] >= 0) {
+                    recvSlots[at[slotSources[s] - firstRank]++] = s / capacity * bufferCapacity + packed[s];
+                }
+            }
+        }
+
+        @Override
+        public int capacity() {
+            return bufferCapacity;
         }
 
         @Override
@@ -178,7 +203,7 @@ final class ExpertExchange implements TokenExchange {
             int d = rows.dim(-1);
             rows.requireShape("rows to send", 1, sendPlan.capacity(), d);
             boolean recorded = tape.needsGrad(rows);
-            Tensor buffer = tape.output(recorded, localExperts, capacity, d);
+            Tensor buffer = tape.output(recorded, localExperts, bufferCapacity, d);
             float[] received = new float[recvSlots.length * d];
             exchange(rows.toHost().data(), sendRows, received, recvRows, d);
             float[] data = buffer.data();
@@ -234,19 +259,31 @@ final class ExpertExchange implements TokenExchange {
             return rows;
         }
 
-        /** One all-to-all of row blocks: {@code sendRows[p]} rows of width d to rank p, {@code recvRows[p]} from it. */
+        /**
+         * One all-to-all of row blocks in the expert group: {@code sendRows[p]} rows of width d to its
+         * rank p, {@code recvRows[p]} from it; as bfloat16 when the layout says so.
+         */
         private void exchange(float[] send, int[] sendRows, float[] recv, int[] recvRows, int d) {
             int w = sendRows.length;
             int[] sendCounts = new int[w];
             int[] recvCounts = new int[w];
-            long bytes = 0;
+            long values = 0;
             for (int p = 0; p < w; p++) {
                 sendCounts[p] = sendRows[p] * d;
                 recvCounts[p] = recvRows[p] * d;
-                bytes += p == rank() ? 0 : (long) sendCounts[p] * Float.BYTES;
+                values += p == ep.expertRank() ? 0 : sendCounts[p];
             }
-            ep.addBytesSent(bytes);
-            ep.group().allToAll(send, sendCounts, recv, recvCounts);
+            long start = System.nanoTime();
+            if (ep.bf16()) {
+                short[] got = new short[recv.length];
+                ep.expertGroup().allToAll(BFloat16.round(send), sendCounts, got, recvCounts);
+                BFloat16.widen(got, recv);
+                ep.addBytesSent(values * Short.BYTES);
+            } else {
+                ep.expertGroup().allToAll(send, sendCounts, recv, recvCounts);
+                ep.addBytesSent(values * Float.BYTES);
+            }
+            ep.addExchangeNanos(System.nanoTime() - start);
         }
 
         private void addInto(float[] grad, float[] delta) {

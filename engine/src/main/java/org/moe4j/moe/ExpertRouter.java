@@ -42,7 +42,8 @@ public interface ExpertRouter {
      *
      * @param plan         this rank's tokens routed on the global batch: global capacity and slots, global counts
      * @param globalTokens N, the tokens of all ranks
-     * @param slotSources  (E/W·C) the rank whose token fills each slot of this rank's experts, −1 for none
+     * @param slotSources  (E/ep·C) the rank of the world whose token fills each global slot of this rank's
+     *                     experts, −1 for none
      */
     record Routed(DispatchPlan plan, int globalTokens, int[] slotSources) {
     }

@@ -63,6 +63,11 @@ final class LocalExchange implements TokenExchange {
             }
 
             @Override
+            public int capacity() {
+                return plan.capacity();
+            }
+
+            @Override
             public Tensor toExperts(Tape tape, Tensor rows) {
                 return rows;
             }

@@ -33,9 +33,9 @@ import org.moe4j.tensor.ops.Softmax;
  * <p>One sequence for any number of processes: route, plan, dispatch, exchange, experts, exchange
  * back, combine. The layer's input is this rank's part of the global batch, and routing, capacity,
  * auxiliary losses and statistics are those of the global batch ({@link TokenExchange}: with one
- * process every exchange is the identity). With {@link ExpertParallel} over W ranks this rank holds
- * experts {@code [r·E/W, (r+1)·E/W)} (their parameters keep their names, with leading dimension
- * E/W) and the router. The auxiliary losses go on the tape as this rank's share of the global
+ * process every exchange is the identity). With {@link ExpertParallel} over W = ep × dp ranks this
+ * rank holds experts {@code [e·E/ep, (e+1)·E/ep)} for its expert rank e (their parameters keep their
+ * names, with leading dimension E/ep) and the router. The auxiliary losses go on the tape as this rank's share of the global
  * losses, so that the sum over ranks of the objectives is the single-process objective;
  * {@link #lastStats()} holds the global statistics on every rank.
  */
@@ -93,7 +93,7 @@ public final class MoeLayer implements FeedForward {
         this.balanceBias = config.balance().equals("bias") ? Tensor.zeros(layer.device(), false, config.experts()) : null;
     }
 
-    /** This rank's experts: a copy of rows {@code [first, first + E/W)} of every expert parameter. */
+    /** This rank's experts: a copy of rows {@code [first, first + E/ep)} of every expert parameter. */
     private static Expert shard(Expert all, MoeConfig config, int width, float std, float residualStd,
                                 LayerContext layer, ExpertParallel parallel) {
         int e = config.experts();
@@ -112,7 +112,7 @@ public final class MoeLayer implements FeedForward {
                     || source.size() / e != target.size() / local) {
                 throw new IllegalArgumentException("moe.expert=" + config.expert() + ": parameter experts."
                         + entry.getKey() + " must have leading dimension E (" + e + ") to be sharded over "
-                        + parallel.worldSize() + " ranks, got " + source + " and " + target);
+                        + parallel.expertRanks() + " ranks, got " + source + " and " + target);
             }
             int rowSize = target.size() / local;
             System.arraycopy(source.toHost().data(), first * rowSize, target.data(), 0, target.size());
@@ -169,7 +169,7 @@ public final class MoeLayer implements FeedForward {
         Tensor rows = DispatchOps.dispatch(tape, flat, pass.sendPlan());
         Tensor buffer = pass.toExperts(tape, rows);
         Tensor out = experts.forward(tape, buffer);
-        out.requireShape("output of expert " + config.expert(), exchange.localExperts(e), plan.capacity(), width);
+        out.requireShape("output of expert " + config.expert(), exchange.localExperts(e), pass.capacity(), width);
         Tensor y = DispatchOps.combine(tape, pass.fromExperts(tape, out), weights, pass.sendPlan());
         if (shared != null) {
             y = Elementwise.add(tape, y, shared.forward(tape, flat));

@@ -17,10 +17,10 @@ interface TokenExchange {
 
     int rank();
 
-    /** The first of this rank's experts, {@code rank·E/W}. */
+    /** The first of this rank's experts, {@code e·E/ep} for expert rank e. */
     int firstExpert(int experts);
 
-    /** Experts on this rank, {@code E/W}. */
+    /** Experts on this rank, {@code E/ep}. */
     int localExperts(int experts);
 
     /** Every rank's token count, in rank order. */
@@ -44,7 +44,8 @@ interface TokenExchange {
      * The token exchange of one routed pass.
      *
      * @param plan        this rank's tokens routed on the global batch
-     * @param slotSources which rank fills each slot of this rank's experts ({@code (E/W)·C}), −1 for none
+     * @param slotSources which rank of the world fills each global slot of this rank's experts
+     *                    ({@code (E/ep)·C}), −1 for none
      */
     Pass prepare(Device device, DispatchPlan plan, int[] slotSources);
 
@@ -53,14 +54,17 @@ interface TokenExchange {
         /** The plan {@code DispatchOps} dispatches this rank's tokens with, and combines their outputs with. */
         DispatchPlan sendPlan();
 
+        /** Slots per expert of the experts' buffer: C in one process, what this copy of the experts fills with several. */
+        int capacity();
+
         /**
          * @param rows what {@code DispatchOps.dispatch} made with {@link #sendPlan()}; not modified
-         * @return this rank's experts' buffer {@code (E/W,C,D)}
+         * @return this rank's experts' buffer {@code (E/ep,capacity(),D)}
          */
         Tensor toExperts(Tape tape, Tensor rows);
 
         /**
-         * @param out this rank's experts' outputs {@code (E/W,C,D)}; not modified
+         * @param out this rank's experts' outputs {@code (E/ep,capacity(),D)}; not modified
          * @return the outputs for this rank's tokens, laid out as {@link #sendPlan()} dispatched them
          */
         Tensor fromExperts(Tape tape, Tensor out);

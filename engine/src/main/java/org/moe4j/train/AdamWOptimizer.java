@@ -38,14 +38,22 @@ public final class AdamWOptimizer {
     /** Applies one update with learning rate {@code lr} from the parameters' current gradients. */
     public void step(double lr) {
         stepsTaken++;
-        float correction1 = (float) (1 - Math.pow(beta1, stepsTaken));
-        float correction2 = (float) (1 - Math.pow(beta2, stepsTaken));
-        parameters.forEach((name, p) -> {
-            float decay = p.rank() >= 2 ? weightDecay : 0f;
-            device.launch(Grid.of(p.size()), AdamW::update, p.data(), p.grad(), firstMoments.get(name),
-                    secondMoments.get(name), (float) lr, beta1, beta2, epsilon, decay, correction1, correction2,
-                    p.size());
-        });
+        parameters.forEach((name, p) -> update(p.data(), p.grad(), firstMoments.get(name), secondMoments.get(name),
+                p.rank() >= 2, lr, stepsTaken));
+    }
+
+    /**
+     * The AdamW update of {@code param} at step {@code t} (counted from 1), with this optimizer's
+     * betas, epsilon and, when {@code decayed}, its weight decay: what {@link #step} does to each
+     * parameter, and a sharded optimizer to each slice it owns.
+     *
+     * @param param modified; grad not modified; m, v modified: the moments; all of one length
+     */
+    void update(float[] param, float[] grad, float[] m, float[] v, boolean decayed, double lr, int t) {
+        float correction1 = (float) (1 - Math.pow(beta1, t));
+        float correction2 = (float) (1 - Math.pow(beta2, t));
+        device.launch(Grid.of(param.length), AdamW::update, param, grad, m, v, (float) lr, beta1, beta2, epsilon,
+                decayed ? weightDecay : 0f, correction1, correction2, param.length);
     }
 
     public void zeroGrad() {

@@ -38,20 +38,27 @@ public record Checkpoint(Path path, TrainConfig config, int step, long dataRngSt
     private static final Gson GSON = new Gson();
     /** Tensors of the model that are not parameters (the balance bias): no gradient, no moments. */
     static final String BUFFER = "buffer.";
-    private static final String FIRST_MOMENT = "optimizer.m.";
-    private static final String SECOND_MOMENT = "optimizer.v.";
+    static final String FIRST_MOMENT = "optimizer.m.";
+    static final String SECOND_MOMENT = "optimizer.v.";
 
-    /** Writes the state after {@code step} completed steps, atomically. */
+    /**
+     * Writes the state after {@code step} completed steps, atomically.
+     *
+     * @param optimizer whose moments of {@code parameters} to write; null for none (a sharded
+     *                  checkpoint whose moments are in its optimizer shards)
+     */
     public static void save(Path path, TrainConfig config, int step, long dataRngState, Map<String, Long> jitterStates,
                             Map<String, Tensor> parameters, Map<String, Tensor> buffers, AdamWOptimizer optimizer)
             throws IOException {
         Map<String, TensorEntry> tensors = new LinkedHashMap<>();
         parameters.forEach((name, p) -> tensors.put(name, TensorEntry.f32(p.toHost().data().clone(), p.shape())));
         buffers.forEach((name, b) -> tensors.put(BUFFER + name, TensorEntry.f32(b.toHost().data().clone(), b.shape())));
-        parameters.forEach((name, p) -> {
-            tensors.put(FIRST_MOMENT + name, moment(optimizer.firstMoments().get(name), p));
-            tensors.put(SECOND_MOMENT + name, moment(optimizer.secondMoments().get(name), p));
-        });
+        if (optimizer != null) {
+            parameters.forEach((name, p) -> {
+                tensors.put(FIRST_MOMENT + name, moment(optimizer.firstMoments().get(name), p));
+                tensors.put(SECOND_MOMENT + name, moment(optimizer.secondMoments().get(name), p));
+            });
+        }
         Map<String, String> metadata = new LinkedHashMap<>();
         metadata.put(CONFIG_KEY, ConfigLoader.toJson(config));
         metadata.put(STEP_KEY, Integer.toString(step));
@@ -118,6 +125,15 @@ public record Checkpoint(Path path, TrainConfig config, int step, long dataRngSt
     }
 
     /**
+     * Copies {@code [from, from + m.length)} of the flat moments of parameter {@code name}, whose
+     * shape must be {@code shape}, into {@code m} and {@code v}: what a sharded optimizer restores.
+     */
+    void copyMomentRange(String name, int[] shape, int from, float[] m, float[] v) throws CheckpointFormatException {
+        System.arraycopy(checked(FIRST_MOMENT + name, shape).floats(), from, m, 0, m.length);
+        System.arraycopy(checked(SECOND_MOMENT + name, shape).floats(), from, v, 0, v.length);
+    }
+
+    /**
      * This checkpoint with every expert parameter in {@code expertNames} (and its moments) cut to
      * rank {@code rank}'s rows of {@code worldSize} equal parts: what that rank restores.
      */
@@ -156,6 +172,11 @@ public record Checkpoint(Path path, TrainConfig config, int step, long dataRngSt
     }
 
     private void copy(String name, int[] shape, float[] into) throws CheckpointFormatException {
+        System.arraycopy(checked(name, shape).floats(), 0, into, 0, into.length);
+    }
+
+    /** The tensor {@code name}, which must have {@code shape}. */
+    private TensorEntry checked(String name, int[] shape) throws CheckpointFormatException {
         TensorEntry entry = tensors.get(name);
         if (entry == null) {
             throw new CheckpointFormatException(path, "no tensor '" + name + "' (was it written by another model configuration?)");
@@ -164,7 +185,7 @@ public record Checkpoint(Path path, TrainConfig config, int step, long dataRngSt
             throw new CheckpointFormatException(path, "tensor '" + name + "' has shape " + Arrays.toString(entry.shape())
                     + " in the checkpoint but " + Arrays.toString(shape) + " in the model");
         }
-        System.arraycopy(entry.floats(), 0, into, 0, into.length);
+        return entry;
     }
 
     private static TensorEntry moment(float[] values, Tensor parameter) {

@@ -28,6 +28,8 @@ import org.moe4j.nn.ModelConfig;
  * @param device          device to run on: {@code jvm}, {@code opencl}, {@code opencl:N}, {@code cuda} or {@code cuda:N}
  * @param allReduceBucketMb with several ranks, dense gradients are summed in all-reduces of buckets
  *                        of up to this many megabytes (1 MB = 2^20 bytes), as PyTorch DDP's {@code bucket_cap_mb}
+ * @param parallel        with several ranks: the {@code ep × dp} layout, optimizer sharding and the
+ *                        all-to-all payload type ({@link ParallelConfig})
  */
 public record TrainConfig(
         ModelConfig model,
@@ -49,11 +51,12 @@ public record TrainConfig(
         String data,
         int corpusBytes,
         String device,
-        double allReduceBucketMb) {
+        double allReduceBucketMb,
+        ParallelConfig parallel) {
 
     /** The defaults: the small MoE model (2 top-1 prototyping) on the built-in corpus, a few minutes on two cores. */
     public static final TrainConfig DEFAULT = new TrainConfig(ModelConfig.SMALL_MOE, 300, 16, 3e-3, 3e-4, 30, 0.1,
-            0.9, 0.95, 1e-8, 1.0, 1337, 10, 100, 8, 100, null, 400_000, "jvm", 16);
+            0.9, 0.95, 1e-8, 1.0, 1337, 10, 100, 8, 100, null, 400_000, "jvm", 16, ParallelConfig.DEFAULT);
 
     public TrainConfig {
         if (model == null) {
@@ -77,6 +80,13 @@ public record TrainConfig(
         ConfigCheck.inRange("all_reduce_bucket_mb", allReduceBucketMb, 1e-6, 1 << 20);
         if (device == null || device.isBlank()) {
             throw new IllegalArgumentException("device is missing: allowed values are " + Devices.NAMES);
+        }
+        if (parallel == null) {
+            throw new IllegalArgumentException("parallel is missing");
+        }
+        if (model.moe() != null && parallel.ep() > 0 && model.moe().experts() % parallel.ep() != 0) {
+            throw new IllegalArgumentException("parallel.ep=" + parallel.ep() + " does not divide moe.experts="
+                    + model.moe().experts() + ": each rank of an expert-parallel group holds E/ep experts");
         }
     }
 

@@ -38,11 +38,12 @@ import org.moe4j.train.metrics.ProgressBar;
  * <p>A loss that is not finite stops training with {@link TrainingDivergedException}; the last
  * checkpoint written before it is left as it was, and the message says which one that is.
  *
- * <p>With {@link ExpertParallel} over W ranks, every rank runs this loop on its part of each global
- * batch ({@link DataParallel}); the losses, gradients and updates are those of one process training
- * on the global batch, up to float summation order. Only rank 0 prints, writes the config, the
- * metrics and the plot; checkpoints are sharded ({@link ShardedCheckpoint}). A stop requested on
- * any rank stops every rank after the same step.
+ * <p>Over W ranks, every rank runs this loop on its part of each global batch ({@link DataParallel}),
+ * laid out {@code ep × dp} as {@code parallel} in the config says ({@link ExpertParallel}), with
+ * its optimizer state sharded ({@link ShardedOptimizer}) when it asks; the losses, gradients and
+ * updates are those of one process training on the global batch, up to float summation order. Only
+ * rank 0 prints, writes the config, the metrics and the plot; checkpoints are sharded
+ * ({@link ShardedCheckpoint}). A stop requested on any rank stops every rank after the same step.
  */
 public final class Trainer implements AutoCloseable {
     private final TrainConfig config;
@@ -51,7 +52,10 @@ public final class Trainer implements AutoCloseable {
     private final double flopsPerToken;
     private final GptModel model;
     private final TokenDataset dataset;
+    /** Null when the optimizer state is sharded. */
     private final AdamWOptimizer optimizer;
+    /** Null unless {@code parallel.shard_optimizer} over several ranks. */
+    private final ShardedOptimizer sharded;
     private final LearningRateSchedule schedule;
     private final RunDirectory run;
     private final PrintStream console;
@@ -67,24 +71,29 @@ public final class Trainer implements AutoCloseable {
     private int lastCheckpointStep;
     private RunLock lock;
 
-    private Trainer(TrainConfig config, Device device, RunDirectory run, PrintStream console, ExpertParallel ep) {
-        ExpertParallel sharded = ep != null && ep.worldSize() > 1 ? ep : null;
-        if (sharded != null) {
-            DataParallel.checkBatch(config, sharded.worldSize());
+    private Trainer(TrainConfig config, Device device, RunDirectory run, PrintStream console, ExpertParallel ranks) {
+        ExpertParallel layout = ranks == null || ranks.worldSize() == 1 ? null
+                : ExpertParallel.of(ranks.group(), config.parallel().ep(),
+                        config.model().moe() == null ? 0 : config.model().moe().experts(), config.parallel().bf16());
+        if (layout != null) {
+            DataParallel.checkBatch(config, layout.worldSize());
         }
         this.config = config;
         this.device = device;
         this.run = run;
-        this.leader = sharded == null || sharded.rank() == 0;
+        this.leader = layout == null || layout.rank() == 0;
         this.console = leader ? console : new PrintStream(OutputStream.nullOutputStream());
-        this.model = new GptModel(config.model(), device, config.seed(), sharded);
+        this.model = new GptModel(config.model(), device, config.seed(), layout);
         this.flopsPerToken = ModelFlops.perTrainedToken(config.model(), model.parameters());
-        this.parallel = sharded == null ? null
-                : new DataParallel(sharded, model.parameters(), model.expertParameterNames(),
+        this.parallel = layout == null ? null
+                : new DataParallel(layout, model.parameters(), model.expertParameterNames(),
                         config.allReduceBucketFloats());
         this.dataset = TrainingData.open(config);
         dataset.warnings().forEach(w -> this.console.println("warning: " + w));
-        this.optimizer = new AdamWOptimizer(device, model.parameters(), config);
+        this.sharded = parallel != null && config.parallel().shardOptimizer()
+                ? new ShardedOptimizer(device, parallel, model.parameters(), model.expertParameterNames(), config)
+                : null;
+        this.optimizer = sharded == null ? new AdamWOptimizer(device, model.parameters(), config) : null;
         this.schedule = LearningRateSchedule.of(config);
     }
 
@@ -95,8 +104,11 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * A new run whose experts are sharded over {@code parallel}'s ranks (null or W = 1: one process).
-     * Every rank calls it with the same config.
+     * A new run over {@code parallel}'s ranks (null or W = 1: one process), laid out as
+     * {@code config.parallel()} says (its {@code ep}, not {@code parallel}'s). Every rank calls it
+     * with the same config.
+     *
+     * @throws IllegalArgumentException for a layout that does not divide, naming the numbers
      */
     public static Trainer start(TrainConfig config, Device device, RunDirectory run, PrintStream console,
                                 ExpertParallel parallel) throws IOException {
@@ -115,7 +127,8 @@ public final class Trainer implements AutoCloseable {
      * Continues the run that wrote {@code checkpoint} over {@code parallel}'s ranks (null: one
      * process), with {@code config}: the checkpoint's config, changed at most where
      * {@link ResumeConfig} allows (more steps, another device, other logging intervals). The
-     * checkpoint may come from a run with another number of ranks (its experts are re-split). The
+     * checkpoint may come from a run with another number of ranks or another layout (its experts are
+     * re-split, its moments re-sliced). The
      * run directory's metrics are cut back to the checkpoint's step, so a step replayed after a
      * crash is logged once.
      *
@@ -125,12 +138,17 @@ public final class Trainer implements AutoCloseable {
                                  PrintStream console, ExpertParallel parallel) throws IOException {
         ResumeConfig.check(checkpoint.config(), config);
         Trainer trainer = new Trainer(config, device, run, console, parallel);
-        Checkpoint mine = trainer.parallel == null ? checkpoint
-                : checkpoint.shardExperts(trainer.model.expertParameterNames(), trainer.parallel.rank(),
-                        trainer.parallel.worldSize());
+        ExpertParallel layout = trainer.parallel == null ? null : trainer.parallel.parallel();
+        Checkpoint mine = layout == null ? checkpoint
+                : checkpoint.shardExperts(trainer.model.expertParameterNames(), layout.expertRank(),
+                        layout.expertRanks());
         mine.restoreParameters(trainer.model.parameters());
         mine.restoreBuffers(trainer.model.buffers());
-        mine.restoreOptimizer(trainer.optimizer, trainer.model.parameters());
+        if (trainer.sharded != null) {
+            trainer.sharded.restore(mine);
+        } else {
+            mine.restoreOptimizer(trainer.optimizer, trainer.model.parameters());
+        }
         trainer.dataset.setRngState(checkpoint.dataRngState());
         trainer.model.restoreJitterStates(checkpoint.jitterStates());
         trainer.step = checkpoint.step();
@@ -230,6 +248,7 @@ public final class Trainer implements AutoCloseable {
                         long[] bytes = bytesSent();
                         line.put("all_to_all_bytes_per_step", (bytes[0] - windowBytes[0]) / windowSteps);
                         line.put("all_reduce_bytes_per_step", (bytes[1] - windowBytes[1]) / windowSteps);
+                        line.put("all_to_all_ms_per_step", (bytes[2] - windowBytes[2]) / 1e6 / windowSteps);
                     }
                     RoutingSummary.addTo(line, result.routing());
                     if (evaluate) {
@@ -297,15 +316,34 @@ public final class Trainer implements AutoCloseable {
                 : Double.NaN;
     }
 
-    /** Bytes this rank has sent in MoE all-to-alls and in gradient all-reduces; zeros for one process. */
+    /**
+     * Bytes this rank has sent in MoE all-to-alls and in gradient all-reduces, and nanoseconds spent in
+     * the token all-to-alls; zeros for one process.
+     */
     private long[] bytesSent() {
-        return parallel == null ? new long[2]
-                : new long[] {parallel.parallel().bytesSent(), parallel.allReduceBytes()};
+        return parallel == null ? new long[3]
+                : new long[] {parallel.parallel().bytesSent(), parallel.allReduceBytes(),
+                    parallel.parallel().exchangeNanos()};
     }
 
     /** The data parallelism of a sharded run, or null. */
     DataParallel dataParallel() {
         return parallel;
+    }
+
+    /** The optimizer of every parameter; null when its state is sharded. */
+    AdamWOptimizer optimizer() {
+        return optimizer;
+    }
+
+    /** The sharded optimizer, or null. */
+    ShardedOptimizer shardedOptimizer() {
+        return sharded;
+    }
+
+    /** The layout of a run over several ranks ({@code ep × dp}), or null for one process. */
+    public ExpertParallel layout() {
+        return parallel == null ? null : parallel.parallel();
     }
 
     private StepResult trainStep(double lr) {
@@ -338,13 +376,18 @@ public final class Trainer implements AutoCloseable {
         if (parallel == null) {
             tape.backward(loss);
             norm = GradientClipper.clip(device, model.parameters().values(), config.gradClip());
+            optimizer.step(lr);
         } else {
             tape.backward(loss, new float[] {1f / parallel.worldSize()});
-            parallel.allReduceDenseGradients(device);
-            norm = parallel.clip(device, config.gradClip());
+            if (sharded != null) {
+                norm = sharded.step(lr, config.gradClip());
+            } else {
+                parallel.allReduceGradients(device);
+                norm = parallel.clip(device, config.gradClip());
+                optimizer.step(lr);
+            }
         }
-        optimizer.step(lr);
-        optimizer.zeroGrad();
+        model.parameters().values().forEach(Tensor::zeroGrad);
         model.moeLayers().forEach(MoeLayer::updateBalanceBias);
         return new StepResult(value, norm, routing);
     }
@@ -356,9 +399,9 @@ public final class Trainer implements AutoCloseable {
                 Checkpoint.save(file, config, step, dataset.rngState(), model.jitterStates(), model.parameters(),
                         model.buffers(), optimizer);
             } else {
-                ShardedCheckpoint.save(run.path(), parallel.parallel().group(), config, step, dataset.rngState(),
+                ShardedCheckpoint.save(run.path(), parallel.parallel(), config, step, dataset.rngState(),
                         model.jitterStates(), model.parameters(), model.buffers(), model.expertParameterNames(),
-                        optimizer, () -> {
+                        optimizer, sharded, () -> {
                             for (StepListener listener : listeners) {
                                 listener.shardWritten(this);
                             }

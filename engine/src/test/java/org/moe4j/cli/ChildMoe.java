@@ -12,10 +12,19 @@ final class ChildMoe {
 
     /** The command line running {@code moe args...}. */
     static List<String> command(String... args) {
+        return command(List.of(), args);
+    }
+
+    /**
+     * The command line running {@code moe args...} with {@code jvmOptions} after this JVM's own
+     * (so they win); {@code moe launch} passes them on to its ranks.
+     */
+    static List<String> command(List<String> jvmOptions, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .filter(a -> !a.startsWith("-javaagent") && !a.startsWith("-agentlib")).toList());
+        cmd.addAll(jvmOptions);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         cmd.addAll(List.of(args));
         return cmd;

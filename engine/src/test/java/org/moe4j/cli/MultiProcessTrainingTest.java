@@ -99,17 +99,70 @@ class MultiProcessTrainingTest {
         assertSameLosses(single, losses(run.resolve("metrics.jsonl")));
     }
 
+    /**
+     * Sixteen processes of a tiny model, laid out 8 × 2 (the default for 8 experts) with the
+     * optimizer state sharded: JVMs that compile little and collect on one thread, so that sixteen
+     * of them start and train on two cores in well under a minute.
+     */
+    @Test
+    void sixteenProcessesTrainTheLossesOfOneProcess() throws Exception {
+        Path run = dir.resolve("w16");
+        String[] train = TinyTrain.with("--set", "moe.experts=8", "--set", "parallel.shard_optimizer=true",
+                "--batch-size", "16", "--steps", "3", "--set", "eval_batches=1");
+        List<String> cmd = new ArrayList<>(ChildMoe.command(SMALL_JVM, "launch", "--nproc", "16", "train"));
+        cmd.addAll(List.of(train));
+        cmd.addAll(List.of("--run-dir", run.toString()));
+        Path log = dir.resolve("w16.log");
+        Process launch = ChildMoe.builder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        started.add(launch);
+        assertTrue(launch.waitFor(180, TimeUnit.SECONDS), "launch still running: " + Files.readString(log));
+        String output = Files.readString(log, StandardCharsets.UTF_8);
+        assertEquals(0, launch.exitValue(), output);
+        assertTrue(output.contains("x 16 ranks (ep 8 × dp 2"), output);
+        List<Float> single = singleProcessLosses(parse(train), "w16-single");
+        assertSameLosses(single, losses(run.resolve("metrics.jsonl")));
+        List<Map<String, Object>> one = MetricsLog.read(dir.resolve("w16-single"));
+        List<Map<String, Object>> sixteen = MetricsLog.read(run);
+        for (String key : List.of("grad_norm", "eval_loss")) {
+            Close.assertClose(key + " by logged step, 16 processes against one", column(one, key),
+                    column(sixteen, key), 0, 1e-5);
+        }
+        // Parameters and AdamW moments after the run, the 16 ranks' slices put together.
+        Checkpoint expected = Checkpoint.load(dir.resolve("w16-single").resolve(Checkpoint.FILE_NAME));
+        Checkpoint actual = Checkpoint.load(run.resolve(ShardedCheckpoint.MANIFEST));
+        assertEquals(expected.tensors().keySet(), actual.tensors().keySet());
+        expected.tensors().forEach((name, t) -> {
+            float[] values = t.floats();
+            double scale = 0;
+            for (float v : values) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            Close.assertClose(name + " after 3 steps, 16 processes against one", values,
+                    actual.tensors().get(name).floats(), 1e-4 * scale, 1e-4);
+        });
+    }
+
+    /** The values of {@code key} in the lines that have it, in order. */
+    private static List<Double> column(List<Map<String, Object>> lines, String key) {
+        return lines.stream().filter(l -> l.get(key) instanceof Number).map(l -> ((Number) l.get(key)).doubleValue())
+                .toList();
+    }
+
+    /** JVM options for many ranks on few cores: C1 alone, one compiler and one GC thread, a small heap. */
+    private static final List<String> SMALL_JVM = List.of("-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1",
+            "-XX:+UseSerialGC", "-Xmx160m");
+
     @Test
     void launchForwardsTheExitStatusOfAFailedRank() {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         List<String> args = new ArrayList<>(List.of("launch", "--nproc", "2", "train"));
         args.addAll(TinyTrain.ARGS);
-        args.addAll(List.of("--router", "switch", "--experts", "3", "--steps", "1", "--run-dir",
-                dir.resolve("bad").toString()));
+        args.addAll(List.of("--router", "switch", "--experts", "6", "--set", "parallel.ep=3", "--steps", "1",
+                "--run-dir", dir.resolve("bad").toString()));
         int status = cli(out, err).execute(args.toArray(String[]::new));
         assertEquals(Main.EXIT_USAGE, status, err.toString());
-        assertTrue(err.toString().matches("(?s).*\\[rank [01]\\] error: moe.experts=3 is not divisible by the world size 2.*"),
+        assertTrue(err.toString().matches("(?s).*\\[rank [01]\\] error: parallel.ep=3 does not divide the world size 2.*"),
                 err.toString());
     }
 

@@ -96,6 +96,82 @@ class ExpertParallelLayerTest {
     }
 
     @Test
+    void topTwoOnTwoByTwoWithUnevenTokensEqualsOneProcess() throws Exception {
+        check(MoeTesting.config("topk", 8, 2, 0.75, F), new int[] {9, 3, 7, 5}, false, 0, 2);
+    }
+
+    @Test
+    void expertChoiceOnTwoByTwoEqualsOneProcess() throws Exception {
+        check(MoeTesting.config("expert_choice", 4, 1, 0.75, F), new int[] {6, 0, 5, 8}, false, 0, 2);
+    }
+
+    @Test
+    void prototypingWithEveryExpertOnEveryRankEqualsOneProcess() throws Exception {
+        // ep = 1: four copies of all experts, no token leaves its rank
+        check(MoeTesting.config("prototype", 4, 2, 1.0, F), new int[] {5, 7, 6, 4}, false, 0, 1);
+    }
+
+    /**
+     * bf16 rows: the outputs stay within bfloat16's rounding of the fp32 outputs (the rows are
+     * rounded twice on their way, 2^-8 each), and the token rows cost half the bytes.
+     */
+    @Test
+    void bf16RowsTravelInHalfTheBytesWithinTheirRounding() throws Exception {
+        MoeConfig config = MoeTesting.config("topk", 4, 2, 1.0, F);
+        int[] tokens = {9, 7};
+        JvmDevice device = new JvmDevice(1, false);
+        MoeLayer reference = MoeTesting.layer(device, config, D, 7, 1.0);
+        Tensor x = MoeTesting.gaussian(device, 11, 1f, 16, D);
+        float[] dy = MoeTesting.gaussian(device, 12, 1f, 16, D).data();
+        List<List<Sent>> runs = new java.util.ArrayList<>();
+        for (boolean bf16 : new boolean[] {false, true}) {
+            runs.add(LoopbackRanks.run(2, LIMIT, group -> {
+                JvmDevice own = new JvmDevice(1, false);
+                ExpertParallel parallel = new ExpertParallel(group, 2, bf16);
+                MoeLayer layer = new MoeLayer(config, D, new LayerContext(own, new SplitMix64(99)), 0.02f, 0.02f,
+                        parallel);
+                copyShard(reference, layer, parallel);
+                int from = group.rank() * tokens[0];
+                int rows = tokens[group.rank()];
+                Result result = run(layer, Arrays.copyOfRange(x.data(), from * D, (from + rows) * D),
+                        Arrays.copyOfRange(dy, from * D, (from + rows) * D), own, 0);
+                // rows of this rank's kept assignments to the other rank's experts
+                DispatchPlan plan = layer.lastPlan();
+                long away = 0;
+                for (int a = 0; a < plan.choice().length; a++) {
+                    away += plan.slot()[a] >= 0 && plan.choice()[a] / 2 != group.rank() ? 1 : 0;
+                }
+                return new Sent(result, parallel.bytesSent(), away);
+            }));
+        }
+        long rowsOut = runs.get(0).get(0).rowsOut() + runs.get(0).get(1).rowsOut();
+        assertTrue(rowsOut > 0, "no row left its rank");
+        for (int r = 0; r < 2; r++) {
+            Result fp32 = runs.get(0).get(r).result();
+            Result bf16 = runs.get(1).get(r).result();
+            double scale = Arrays.stream(toDoubles(fp32.y())).map(Math::abs).max().orElseThrow();
+            org.moe4j.testing.Close.assertClose("y of rank " + r + ", bf16 against fp32 rows", fp32.y(), bf16.y(),
+                    4 * 0x1p-8 * scale, 0);
+            assertTrue(!Arrays.equals(fp32.y(), bf16.y()), "rank " + r + ": the bf16 outputs are the fp32 ones");
+            // A rank sends its rows out and the rows it got back, forward and backward: 2 x (out + in) x D values.
+            long saved = runs.get(0).get(r).bytes() - runs.get(1).get(r).bytes();
+            assertEquals(2L * rowsOut * D * (Float.BYTES - Short.BYTES), saved, "bytes saved by rank " + r);
+        }
+    }
+
+    /** A rank's result, the bytes it sent in the MoE exchanges and its kept rows for the other rank's experts. */
+    private record Sent(Result result, long bytes, long rowsOut) {
+    }
+
+    private static double[] toDoubles(float[] values) {
+        double[] d = new double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            d[i] = values[i];
+        }
+        return d;
+    }
+
+    @Test
     void aRankWithNoTokensTakesPart() throws Exception {
         check(MoeTesting.config("topk", 4, 2, 1.0, F), new int[] {10, 0}, false);
     }
@@ -121,6 +197,16 @@ class ExpertParallelLayerTest {
      */
     private static Result[] check(MoeConfig config, int[] tokens, boolean skewToRankZero, int seqLen)
             throws Exception {
+        return check(config, tokens, skewToRankZero, seqLen, tokens.length);
+    }
+
+    /**
+     * As {@link #check(MoeConfig, int[], boolean, int)} on the layout {@code W = ep × dp}: each copy
+     * of an expert sees its expert group's tokens, so the expert gradients summed over the copies
+     * are the single process's.
+     */
+    private static Result[] check(MoeConfig config, int[] tokens, boolean skewToRankZero, int seqLen, int ep)
+            throws Exception {
         int w = tokens.length;
         int n = Arrays.stream(tokens).sum();
         JvmDevice device = new JvmDevice(1, false);
@@ -142,7 +228,7 @@ class ExpertParallelLayerTest {
 
         Result[] ranks = LoopbackRanks.run(w, LIMIT, group -> {
             JvmDevice own = new JvmDevice(1, false);
-            ExpertParallel parallel = new ExpertParallel(group);
+            ExpertParallel parallel = new ExpertParallel(group, ep);
             MoeLayer layer = new MoeLayer(config, D, new LayerContext(own, new SplitMix64(99)), 0.02f, 0.02f,
                     parallel);
             copyShard(reference, layer, parallel);
@@ -156,24 +242,21 @@ class ExpertParallelLayerTest {
         }).toArray(Result[]::new);
 
         int from = 0;
-        int local = config.experts() / w;
-        // Dense parameters (the router, shared experts): each rank holds its tokens' part of the gradient.
+        int local = config.experts() / ep;
+        // Dense parameters (the router, shared experts): each rank holds its tokens' part of the gradient;
+        // experts: each copy its expert group's part.
         Map<String, float[]> denseGrads = new java.util.LinkedHashMap<>();
+        Map<String, float[]> expertGrads = new java.util.LinkedHashMap<>();
         for (int r = 0; r < w; r++) {
             int rows = tokens[r];
             close("y of rank " + r, Arrays.copyOfRange(single.y(), from * D, (from + rows) * D), ranks[r].y(), 1e-6);
             close("dx of rank " + r, Arrays.copyOfRange(single.dx(), from * D, (from + rows) * D), ranks[r].dx(), 1e-5);
             for (Map.Entry<String, float[]> g : ranks[r].grads().entrySet()) {
-                if (!g.getKey().startsWith("experts.")) {
-                    float[] sum = denseGrads.computeIfAbsent(g.getKey(), k -> new float[g.getValue().length]);
-                    for (int i = 0; i < sum.length; i++) {
-                        sum[i] += g.getValue()[i];
-                    }
-                } else {
-                    float[] all = single.grads().get(g.getKey());
-                    int size = all.length / config.experts();
-                    close(g.getKey() + " grad of rank " + r,
-                            Arrays.copyOfRange(all, r * local * size, (r + 1) * local * size), g.getValue(), 1e-5);
+                String key = g.getKey().startsWith("experts.") ? g.getKey() + " of expert rank " + r % ep : g.getKey();
+                Map<String, float[]> sums = g.getKey().startsWith("experts.") ? expertGrads : denseGrads;
+                float[] sum = sums.computeIfAbsent(key, k -> new float[g.getValue().length]);
+                for (int i = 0; i < sum.length; i++) {
+                    sum[i] += g.getValue()[i];
                 }
             }
             RoutingStats a = single.stats();
@@ -192,6 +275,17 @@ class ExpertParallelLayerTest {
         }
         assertTrue(denseGrads.containsKey("router.weight"));
         denseGrads.forEach((name, sum) -> close(name + " grad summed over ranks", single.grads().get(name), sum, 1e-5));
+        for (int e = 0; e < ep; e++) {
+            for (String name : ranks[e].grads().keySet()) {
+                if (name.startsWith("experts.")) {
+                    float[] all = single.grads().get(name);
+                    int size = all.length / config.experts();
+                    close(name + " grad of expert rank " + e + " summed over its copies",
+                            Arrays.copyOfRange(all, e * local * size, (e + 1) * local * size),
+                            expertGrads.get(name + " of expert rank " + e), 1e-5);
+                }
+            }
+        }
         return ranks;
     }
 

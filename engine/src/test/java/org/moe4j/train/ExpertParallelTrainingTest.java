@@ -134,17 +134,22 @@ class ExpertParallelTrainingTest {
     @Test
     void batchNotDivisibleByRanksIsAConfigError() throws Exception {
         TrainConfig odd = new ConfigLoader(TINY).set("batch_size", "3").build();
-        List<String> messages = LoopbackRanks.run(2, LIMIT, group -> {
+        List<String> messages = startErrors(2, odd, dir.resolve("odd"));
+        assertTrue(messages.get(0).contains("batch_size=3") && messages.get(0).contains("world size 2"),
+                messages.get(0));
+    }
+
+    /** What {@code Trainer.start} refuses {@code config} with on each of W ranks (run directories {@code runN}). */
+    static List<String> startErrors(int w, TrainConfig config, Path run) throws Exception {
+        return LoopbackRanks.run(w, LIMIT, group -> {
             try (Device device = Devices.open("jvm")) {
-                return assertThrows(IllegalArgumentException.class, () -> Trainer.start(odd, device,
-                        RunDirectory.at(dir.resolve("odd" + group.rank())), QUIET, new ExpertParallel(group)))
-                        .getMessage();
+                return assertThrows(IllegalArgumentException.class, () -> Trainer.start(config, device,
+                        RunDirectory.at(Path.of(run + Integer.toString(group.rank()))), QUIET,
+                        new ExpertParallel(group))).getMessage();
             } catch (Exception e) {
                 throw new RuntimeException(e);
             }
         });
-        assertTrue(messages.get(0).contains("batch_size=3") && messages.get(0).contains("world size 2"),
-                messages.get(0));
     }
 
     static List<Float> single(TrainConfig config, Path run) throws Exception {
