@@ -13,14 +13,15 @@ import java.util.Set;
  * What a resumed run may change of the run that wrote its checkpoint. More {@code steps} extend
  * the run: it trains on to the new last step, and from the resumed step on the learning rate
  * follows the schedule of a run of the new length (warm-up, then the cosine decay spread to the new
- * end). The device and how often to log, evaluate and checkpoint may change too. Everything else
+ * end). The device, how often to log, evaluate and checkpoint, and activation recomputation (which
+ * changes no result) may change too. Everything else
  * (the model, the data, the optimizer, the batch, the seed) is the checkpoint's: giving another value
  * is refused with the field's name, because a silently ignored option is a lie.
  */
 public final class ResumeConfig {
     /** Fields that may differ from the checkpoint's config. */
     public static final Set<String> CHANGEABLE = Set.of("steps", "device", "log_every", "eval_every", "eval_batches",
-            "checkpoint_every");
+            "checkpoint_every", "recompute");
 
     private ResumeConfig() {
     }

@@ -28,6 +28,9 @@ import org.moe4j.nn.ModelConfig;
  * @param device          device to run on: {@code jvm}, {@code opencl}, {@code opencl:N}, {@code cuda} or {@code cuda:N}
  * @param allReduceBucketMb with several ranks, dense gradients are summed in all-reduces of buckets
  *                        of up to this many megabytes (1 MB = 2^20 bytes), as PyTorch DDP's {@code bucket_cap_mb}
+ * @param recompute       activation recomputation: each block keeps only its input for the backward
+ *                        pass and runs its forward again there (same gradients, same routing; less
+ *                        memory, one more forward of every block)
  */
 public record TrainConfig(
         ModelConfig model,
@@ -49,11 +52,12 @@ public record TrainConfig(
         String data,
         int corpusBytes,
         String device,
-        double allReduceBucketMb) {
+        double allReduceBucketMb,
+        boolean recompute) {
 
     /** The defaults: the small MoE model (2 top-1 prototyping) on the built-in corpus, a few minutes on two cores. */
     public static final TrainConfig DEFAULT = new TrainConfig(ModelConfig.SMALL_MOE, 300, 16, 3e-3, 3e-4, 30, 0.1,
-            0.9, 0.95, 1e-8, 1.0, 1337, 10, 100, 8, 100, null, 400_000, "jvm", 16);
+            0.9, 0.95, 1e-8, 1.0, 1337, 10, 100, 8, 100, null, 400_000, "jvm", 16, false);
 
     public TrainConfig {
         if (model == null) {

@@ -78,6 +78,7 @@ public final class Trainer implements AutoCloseable {
         this.leader = sharded == null || sharded.rank() == 0;
         this.console = leader ? console : new PrintStream(OutputStream.nullOutputStream());
         this.model = new GptModel(config.model(), device, config.seed(), sharded);
+        model.setRecompute(config.recompute());
         this.flopsPerToken = ModelFlops.perTrainedToken(config.model(), model.parameters());
         this.parallel = sharded == null ? null
                 : new DataParallel(sharded, model.parameters(), model.expertParameterNames(),
