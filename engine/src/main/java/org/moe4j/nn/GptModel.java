@@ -49,8 +49,12 @@ public final class GptModel implements Module {
      * As {@link #GptModel(ModelConfig, Device, long)}, with the MoE layers' experts sharded over
      * {@code parallel}'s ranks (null: all experts here). Every rank's parameters equal the single
      * process model's of the same seed (its slice of them, for the experts).
+     *
+     * @throws IllegalArgumentException before allocating anything, if a parameter would hold more
+     *                                  elements than a Java array can ({@link ParameterShapes#checkArrayLimit})
      */
     public GptModel(ModelConfig config, Device device, long seed, ExpertParallel parallel) {
+        ParameterShapes.checkArrayLimit(config);
         this(config, new LayerContext(device, new SplitMix64(seed)), FeedForwardFactory.of(config, parallel));
     }
 

@@ -72,6 +72,8 @@ public final class Trainer implements AutoCloseable {
         if (sharded != null) {
             DataParallel.checkBatch(config, sharded.worldSize());
         }
+        // Before anything is allocated: no tensor over Java's array limit, and the plan within this JVM's heap.
+        ScalePlan.checkBeforeTraining(config, sharded == null ? 1 : sharded.worldSize(), Runtime.getRuntime().maxMemory());
         this.config = config;
         this.device = device;
         this.run = run;
@@ -297,6 +299,11 @@ public final class Trainer implements AutoCloseable {
     private long[] bytesSent() {
         return parallel == null ? new long[2]
                 : new long[] {parallel.parallel().bytesSent(), parallel.allReduceBytes()};
+    }
+
+    /** The optimizer, whose moments a plan's measurement counts. */
+    AdamWOptimizer optimizer() {
+        return optimizer;
     }
 
     /** The data parallelism of a sharded run, or null. */

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.KernelMethod;
 import org.moe4j.kernels.KernelRef;
@@ -13,9 +14,10 @@ import org.moe4j.kernels.Launch;
 /**
  * A device that hands everything to another and watches two things: how often each kernel method
  * is launched, and the bytes of the arrays it allocated that are still reachable (by weak
- * references, after a full collection), in total and by category. An array's category is the first
- * of {@link #categories} whose class appears on the stack of its allocation, else {@code other};
- * so the tensors the token exchange creates can be told from the rest.
+ * references, after a full collection), in total and by category. An array's category is what
+ * the categorizer makes of the stack of its allocation (so the tensors the token exchange creates
+ * can be told from the rest), {@code other} without one. {@link #snapshotAt} takes the reachable
+ * bytes at the next launch of a kernel (the first kernel of the backward pass, say).
  *
  * <p>While {@link #watchPeak} is on, every allocation that may have raised the reachable total by
  * more than {@code slack} above the highest total seen collects and counts again, so
@@ -24,7 +26,7 @@ import org.moe4j.kernels.Launch;
  */
 final class MeasuringDevice implements Device {
     private final Device inner;
-    private final Map<String, Class<?>> categories;
+    private final Function<List<StackWalker.StackFrame>, String> categorizer;
     private final Map<String, Integer> launches = new LinkedHashMap<>();
     private final List<Tracked> tracked = new ArrayList<>();
     private boolean watching;
@@ -33,10 +35,13 @@ final class MeasuringDevice implements Device {
     /** The exact reachable total at the last collection, plus every byte allocated since. */
     private long upperBound;
 
-    /** @param categories category name to a class whose methods allocate that category's arrays */
-    MeasuringDevice(Device inner, Map<String, Class<?>> categories) {
+    private String snapshotKernel;
+    private Map<String, Long> snapshot;
+
+    /** @param categorizer the category of an allocation from its stack, innermost frame first; null: all {@code other} */
+    MeasuringDevice(Device inner, Function<List<StackWalker.StackFrame>, String> categorizer) {
         this.inner = inner;
-        this.categories = categories;
+        this.categorizer = categorizer;
     }
 
     private record Tracked(WeakReference<Object> array, long bytes, String category) {
@@ -67,21 +72,10 @@ final class MeasuringDevice implements Device {
     }
 
     private String category() {
-        if (categories.isEmpty()) {
+        if (categorizer == null) {
             return "other";
         }
-        return StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE).walk(frames -> frames
-                .map(frame -> categoryOf(frame.getDeclaringClass())).filter(c -> c != null).findFirst()
-                .orElse("other"));
-    }
-
-    private String categoryOf(Class<?> type) {
-        for (Map.Entry<String, Class<?>> entry : categories.entrySet()) {
-            if (entry.getValue() == type || entry.getValue() == type.getEnclosingClass()) {
-                return entry.getKey();
-            }
-        }
-        return null;
+        return categorizer.apply(StackWalker.getInstance().walk(frames -> frames.toList()));
     }
 
     /** Reachable bytes by category, after a full collection; forgets the arrays that are gone. */
@@ -122,9 +116,25 @@ final class MeasuringDevice implements Device {
         return launches;
     }
 
+    /** Takes {@link #reachable()} at the next launch of {@code kernel} ({@code CrossEntropy.crossEntropyBackward}). */
+    void snapshotAt(String kernel) {
+        snapshotKernel = kernel;
+        snapshot = null;
+    }
+
+    /** The bytes {@link #snapshotAt} took, by category; null before the kernel ran. */
+    Map<String, Long> snapshot() {
+        return snapshot;
+    }
+
     @Override
     public void launch(Launch launch) {
-        launches.merge(kernelName(launch.kernel()), 1, Integer::sum);
+        String kernel = kernelName(launch.kernel());
+        launches.merge(kernel, 1, Integer::sum);
+        if (kernel.equals(snapshotKernel)) {
+            snapshotKernel = null;
+            snapshot = reachable();
+        }
         inner.launch(launch);
     }
 

@@ -82,7 +82,7 @@ class RecomputeTest {
 
     /** One training forward and backward of a fresh model on a fixed batch. */
     private static Pass pass(TrainConfig config, boolean recompute) {
-        try (MeasuringDevice device = new MeasuringDevice(Devices.open("jvm"), Map.of())) {
+        try (MeasuringDevice device = new MeasuringDevice(Devices.open("jvm"), null)) {
             GptModel model = new GptModel(config.model(), device, config.seed());
             model.setRecompute(recompute);
             int length = config.model().contextSize();

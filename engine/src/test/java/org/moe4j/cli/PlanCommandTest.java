@@ -1,0 +1,42 @@
+package org.moe4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+/** {@code moe plan}: the table, the fit against --device-memory, and a layout that does not divide. */
+class PlanCommandTest {
+
+    @Test
+    void printsEveryCategoryTheTrafficAndTheHeapToPass() {
+        String table = new CliCapture().output("plan", "--world", "4", "--device-memory", "32GiB");
+        for (String part : new String[] {"world 4 = ep 4 x dp 1", "2,452,864 total", "active per token", "FLOP per token",
+                "parameters", "gradients", "AdamW moments", "activations", "all-to-all buffers", "all-to-all ",
+                "all-reduce", "largest tensor", "fits in 32.0 GiB: yes", "MOE_JAVA_OPTS=-Xmx"}) {
+            assertTrue(table.contains(part), "no '" + part + "' in:\n" + table);
+        }
+        String planned = new CliCapture().output("plan", "--world", "16", "--ep", "8", "--shard-optimizer",
+                "--comm-dtype", "bf16", "--set", "recompute=true", "--set", "batch_size=32");
+        assertTrue(planned.contains("world 16 = ep 8 x dp 2") && planned.contains("recompute on")
+                && planned.contains("sharded (ZeRO-1)") && planned.contains("note: this build does not train"), planned);
+        String tight = new CliCapture().output("plan", "--world", "1", "--device-memory", "64MiB");
+        assertTrue(tight.contains("fits in 64.0 MiB: no"), tight);
+    }
+
+    @Test
+    void aLayoutThatDoesNotDivideExitsWithUsageAndTheNumbers() {
+        CliCapture cli = new CliCapture();
+        assertEquals(Main.EXIT_USAGE, cli.run("plan", "--world", "4", "--ep", "3"));
+        assertTrue(cli.err().contains("ep=3 does not divide the world size 4"), cli.err());
+    }
+
+    @Test
+    void deviceMemoryTakesBinaryAndDecimalUnits() {
+        assertEquals(32L << 30, PlanCommand.parseBytes("32GiB"));
+        assertEquals(32L << 30, PlanCommand.parseBytes("32g"));
+        assertEquals(32_000_000_000L, PlanCommand.parseBytes("32GB"));
+        assertEquals(1536L << 20, PlanCommand.parseBytes("1.5GiB"));
+        assertEquals(4096, PlanCommand.parseBytes("4096"));
+    }
+}
