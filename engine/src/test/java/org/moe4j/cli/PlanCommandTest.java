@@ -3,9 +3,17 @@ package org.moe4j.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-/** {@code moe plan}: the table, the fit against --device-memory, and a layout that does not divide. */
+/**
+ * {@code moe plan}: the table, the fit against --device-memory, a layout that does not divide; and
+ * {@code moe train} in a heap too small for its plan.
+ */
 class PlanCommandTest {
 
     @Test
@@ -29,6 +37,19 @@ class PlanCommandTest {
         CliCapture cli = new CliCapture();
         assertEquals(Main.EXIT_USAGE, cli.run("plan", "--world", "4", "--ep", "3"));
         assertTrue(cli.err().contains("ep=3 does not divide the world size 4"), cli.err());
+    }
+
+    /** The default model's plan (about 150 MiB) in a JVM of 64 MiB: refused before training, with the -Xmx to pass. */
+    @Test
+    void trainInAHeapTooSmallForThePlanExitsWithTheHeapToPass(@TempDir Path dir) throws Exception {
+        List<String> command = new ArrayList<>(ChildMoe.command("train", "--steps", "1", "--run-dir",
+                dir.resolve("run").toString()));
+        command.add(command.indexOf("-cp"), "-Xmx64m");
+        Process process = ChildMoe.builder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(Main.EXIT_USAGE, process.waitFor(), output);
+        assertTrue(output.contains("this JVM's heap is at most 64.0 MiB") && output.contains("MOE_JAVA_OPTS=-Xmx"),
+                output);
     }
 
     @Test
