@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 "custom experts or step listeners, ':'-separated). Environment: MOE_CLASSPATH (the same),",
                 "MOE_JAVA_OPTS (JVM options, e.g. -Xmx8g), JAVA_HOME (a JDK 25)."},
         subcommands = {TrainCommand.class, LaunchCommand.class, EvalCommand.class, GenerateCommand.class, InspectCommand.class,
+                PlanCommand.class,
                 StudyCommand.class, DevicesCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

@@ -82,19 +82,32 @@ public final class ExpertParallel {
      * @throws IllegalArgumentException for a layout that does not divide, with the numbers and the choices
      */
     public static ExpertParallel of(ProcessGroup group, int requested, int experts, boolean bf16) {
-        int w = group.worldSize();
-        int ep = requested > 0 ? requested : defaultSize(experts, w);
-        if (w % ep != 0) {
-            throw new IllegalArgumentException("parallel.ep=" + ep + " does not divide the world size " + w
-                    + ": world = ep × dp; choose ep among " + choices(experts, w) + " (or 0 for the default, "
-                    + defaultSize(experts, w) + ")");
+        return new ExpertParallel(group, size(requested, experts, group.worldSize()), bf16);
+    }
+
+    /**
+     * The {@code ep} of a layout: {@code requested} ({@code parallel.ep}), or for 0 the default.
+     *
+     * @param experts E of the model's MoE layers; 0 for a dense model (whose default ep is 1)
+     * @throws IllegalArgumentException for a layout that does not divide, with the numbers and the choices
+     */
+    public static int size(int requested, int experts, int worldSize) {
+        if (experts == 0 && requested > 1) {
+            throw new IllegalArgumentException("parallel.ep=" + requested + ": a dense model has no experts to shard;"
+                    + " leave parallel.ep at 0 (or 1)");
+        }
+        int ep = requested > 0 ? requested : defaultSize(experts, worldSize);
+        if (worldSize % ep != 0) {
+            throw new IllegalArgumentException("parallel.ep=" + ep + " does not divide the world size " + worldSize
+                    + ": world = ep × dp; choose ep among " + choices(experts, worldSize) + " (or 0 for the default, "
+                    + defaultSize(experts, worldSize) + ")");
         }
         if (experts > 0 && experts % ep != 0) {
             throw new IllegalArgumentException("parallel.ep=" + ep + " does not divide moe.experts=" + experts
                     + ": each rank of an expert-parallel group holds E/ep experts; choose ep among "
-                    + choices(experts, w) + " (or 0 for the default, " + defaultSize(experts, w) + ")");
+                    + choices(experts, worldSize) + " (or 0 for the default, " + defaultSize(experts, worldSize) + ")");
         }
-        return new ExpertParallel(group, ep, bf16);
+        return ep;
     }
 
     /** The default {@code ep}: the largest divisor of {@code experts} that divides {@code worldSize} (1 without experts). */

@@ -28,13 +28,36 @@ public final class JitterNoise {
      * @return (n,D), not requiring grad
      */
     Tensor factors(Device device, long first, int n, long total) {
-        float[] u = new float[n * width];
-        stream.skip(first * width);
-        for (int i = 0; i < u.length; i++) {
-            u[i] = 1f - jitter + 2f * jitter * stream.nextFloat();
+        return draw(first, n, total).factors(device);
+    }
+
+    /**
+     * Draws one step's factors: the stream moves past all {@code total·D} of them, and the returned
+     * rows give this rank's {@code [first, first + n)} as often as asked (a recomputed forward pass
+     * gets the very factors of the first).
+     */
+    Rows draw(long first, int n, long total) {
+        Rows rows = new Rows(stream.state(), first, n, width, jitter);
+        stream.skip(total * width);
+        return rows;
+    }
+
+    /**
+     * Rows of one step's factors, by the stream state they start from.
+     *
+     * @param start the stream's state before the step's first factor
+     */
+    record Rows(long start, long first, int n, int width, float jitter) {
+        /** @return (n,D), not requiring grad */
+        Tensor factors(Device device) {
+            SplitMix64 stream = new SplitMix64(start);
+            stream.skip(first * width);
+            float[] u = new float[n * width];
+            for (int i = 0; i < u.length; i++) {
+                u[i] = 1f - jitter + 2f * jitter * stream.nextFloat();
+            }
+            return Tensor.of(device, false, u, n, width);
         }
-        stream.skip((total - first - n) * width);
-        return Tensor.of(device, false, u, n, width);
     }
 
     /** The stream's state, to save in a checkpoint. */

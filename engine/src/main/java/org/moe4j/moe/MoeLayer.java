@@ -140,13 +140,17 @@ public final class MoeLayer implements FeedForward {
         double capacityFactor = training ? config.capacityFactor() : config.evalCapacityFactor();
         boolean sigmoid = config.gate().equals("sigmoid");
 
-        Tensor routerInput = training && config.jitter() > 0 ? Elementwise.multiply(tape, flat, noise(device, n)) : flat;
+        // A recomputed pass (Tape.recompute) gets the first pass's noise and routing, not new ones.
+        Tensor routerInput = training && config.jitter() > 0
+                ? Elementwise.multiply(tape, flat, tape.decision(jitterNoise, () -> noise(n)).factors(device))
+                : flat;
         Tensor logits = Linear.forward(tape, routerInput, routerWeight, null);
         Tensor probs = sigmoid ? Activations.sigmoid(tape, logits)
                 : Softmax.softmax(tape, logits.view(n * groups, e / groups)).view(n, e);
         // The distribution the balance loss and the statistics see: the softmax, or the sigmoid scores normalised.
         Tensor distribution = sigmoid ? GateOps.normalizeRows(tape, probs) : probs;
-        ExpertRouter.Routed routed = router.route(device, selectionScores(device, probs, n), capacityFactor, exchange);
+        ExpertRouter.Routed routed = tape.decision(this,
+                () -> router.route(device, selectionScores(device, probs, n), capacityFactor, exchange));
         DispatchPlan plan = routed.plan();
 
         // This rank's shares of the global losses: aux = G·Σ f·P with f over the global counts and P
@@ -175,10 +179,12 @@ public final class MoeLayer implements FeedForward {
             y = Elementwise.add(tape, y, shared.forward(tape, flat));
         }
 
-        lastPlan = plan;
-        lastStats = stats(device, routed, capacityFactor == 0, distribution, aux, z, share, auxShare);
-        if (training) {
-            lastTrainingLoads = plan.chosen().clone();
+        if (!tape.isRecomputation()) {
+            lastPlan = plan;
+            lastStats = stats(device, routed, capacityFactor == 0, distribution, aux, z, share, auxShare);
+            if (training) {
+                lastTrainingLoads = plan.chosen().clone();
+            }
         }
         return y.view(x.shape());
     }
@@ -226,8 +232,8 @@ public final class MoeLayer implements FeedForward {
         return balanceBias;
     }
 
-    /** This rank's rows of the global batch's jitter factors. */
-    private Tensor noise(Device device, int n) {
+    /** This rank's rows of the global batch's jitter factors, drawn now: the stream moves past the step's. */
+    private JitterNoise.Rows noise(int n) {
         long[] counts = exchange.tokenCounts(n);
         long first = 0;
         long total = 0;
@@ -235,7 +241,7 @@ public final class MoeLayer implements FeedForward {
             first += q < exchange.rank() ? counts[q] : 0;
             total += counts[q];
         }
-        return jitterNoise.factors(device, first, n, total);
+        return jitterNoise.draw(first, n, total);
     }
 
     /** The global batch's statistics: counts every rank knows, sums the ranks add up. */

@@ -34,6 +34,8 @@ public final class GptModel implements Module {
     private final RmsNormLayer finalNorm;
     private final LinearLayer head;
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
+    /** Whether training passes recompute each block's forward in the backward pass. */
+    private boolean recompute;
 
     /**
      * Builds the model {@code config} describes (dense MLPs, or MoE layers where {@code model.moe}
@@ -47,8 +49,12 @@ public final class GptModel implements Module {
      * As {@link #GptModel(ModelConfig, Device, long)}, with the MoE layers' experts sharded over
      * {@code parallel}'s ranks (null: all experts here). Every rank's parameters equal the single
      * process model's of the same seed (its slice of them, for the experts).
+     *
+     * @throws IllegalArgumentException before allocating anything, if a parameter would hold more
+     *                                  elements than a Java array can ({@link ParameterShapes#checkArrayLimit})
      */
     public GptModel(ModelConfig config, Device device, long seed, ExpertParallel parallel) {
+        ParameterShapes.checkArrayLimit(config);
         this(config, new LayerContext(device, new SplitMix64(seed)), FeedForwardFactory.of(config, parallel));
     }
 
@@ -70,6 +76,22 @@ public final class GptModel implements Module {
 
     public ModelConfig config() {
         return config;
+    }
+
+    /**
+     * Activation recomputation ({@code recompute} in the training config): with it, a training pass
+     * keeps only each block's input for the backward pass and runs the block's forward again when
+     * the backward pass reaches it ({@link Tape#recompute}), with the same routing and noise. The
+     * gradients are the same bits either way; the memory of the activations falls from every
+     * block's to one block's, at the cost of a second forward of every block.
+     */
+    public void setRecompute(boolean recompute) {
+        this.recompute = recompute;
+    }
+
+    /** Whether training passes recompute each block's forward ({@link #setRecompute}). */
+    public boolean recomputes() {
+        return recompute;
     }
 
     /** The device the parameters live on. */
@@ -178,7 +200,7 @@ public final class GptModel implements Module {
                 Embedding.lookup(tape, tokenEmbedding, tokens, batch, length),
                 Embedding.lookup(tape, positionEmbedding, positions, batch, length));
         for (TransformerBlock block : blocks) {
-            x = block.forward(tape, x);
+            x = recompute ? tape.recompute(x, block::forward) : block.forward(tape, x);
         }
         return head.forward(tape, finalNorm.forward(tape, x));
     }

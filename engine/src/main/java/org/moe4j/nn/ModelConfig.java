@@ -53,32 +53,13 @@ public record ModelConfig(int vocabSize, int contextSize, int layers, int heads,
     }
 
     /**
-     * Number of parameters of the model this config describes; for MoE layers with the built-in
-     * experts ({@code gelu}, {@code swiglu}). A custom expert's count is known only once built:
-     * count {@code GptModel.parameters()} then.
+     * Number of parameters of the model this config describes ({@link ParameterShapes}); for MoE
+     * layers with the built-in experts ({@code gelu}, {@code swiglu}). A custom expert's count is
+     * known only once built: count {@code GptModel.parameters()} then.
+     *
+     * @throws IllegalArgumentException for a custom expert
      */
     public long parameterCount() {
-        long attention = 2L * width                    // two norm gains
-                + (long) width * 3 * width + 3L * width  // qkv
-                + (long) width * width + width;          // attention output projection
-        long dense = 2L * width * hidden + hidden + width;
-        long total = (long) vocabSize * width + (long) contextSize * width + width + (long) width * vocabSize
-                + vocabSize;
-        for (int i = 0; i < layers; i++) {
-            total += attention + (isMoeBlock(i) ? moeParameters() : dense);
-        }
-        return total;
-    }
-
-    /** Parameters of one MoE layer with built-in experts: router plus E routed and the shared experts. */
-    private long moeParameters() {
-        long f = moe.hidden();
-        long perExpert = switch (moe.expert()) {
-            case "gelu" -> 2 * width * f + f + width;
-            case "swiglu" -> 3 * width * f;
-            default -> throw new IllegalStateException("parameter count of custom expert " + moe.expert()
-                    + " is not known from the config; count the built model's parameters");
-        };
-        return (long) width * moe.experts() + (moe.experts() + moe.sharedExperts()) * perExpert;
+        return ParameterShapes.sizes(ParameterShapes.of(this)).values().stream().mapToLong(Long::longValue).sum();
     }
 }

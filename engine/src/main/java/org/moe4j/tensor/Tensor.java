@@ -55,6 +55,24 @@ public final class Tensor {
         return view;
     }
 
+    /** A tensor over {@code source}'s data (not copied) that takes part in autograd or not, with a gradient of its own. */
+    static Tensor sharing(Tensor source, boolean requiresGrad) {
+        return new Tensor(source.device, source.shape, source.data, requiresGrad);
+    }
+
+    /**
+     * Makes {@code grad} this tensor's gradient array, for a tensor that has none yet: the
+     * recomputed output of a segment receives its gradient in the array its first run's output was
+     * given ({@link Tape#recompute}).
+     */
+    void adoptGrad(float[] grad) {
+        if (!requiresGrad || this.grad != null || grad.length != data.length) {
+            throw new IllegalStateException("cannot give " + this + " a gradient of " + grad.length + " values"
+                    + (this.grad != null ? ": it has one" : requiresGrad ? "" : ": it does not require grad"));
+        }
+        this.grad = grad;
+    }
+
     public Device device() {
         return device;
     }

@@ -41,7 +41,8 @@ final class DataParallel {
     static void checkBatch(TrainConfig config, int worldSize) {
         if (config.batchSize() % worldSize != 0) {
             throw new IllegalArgumentException("batch_size=" + config.batchSize() + " is not divisible by the world size "
-                    + worldSize + ": every rank takes batch_size/W sequences of the global batch");
+                    + worldSize + ": every rank takes batch_size/W sequences of the global batch; use a multiple of "
+                    + worldSize);
         }
     }
 

@@ -1,8 +1,11 @@
 package org.moe4j.train;
 
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.moe4j.moe.MoeConfig;
 import org.moe4j.nn.ModelConfig;
+import org.moe4j.nn.ParameterShapes;
 import org.moe4j.tensor.Tensor;
 
 /**
@@ -14,8 +17,6 @@ import org.moe4j.tensor.Tensor;
  * no recomputation: they are the work the model needs, not the work done.
  */
 public final class ModelFlops {
-    private static final String ROUTED_EXPERTS = ".ffn.experts.";
-
     private ModelFlops() {
     }
 
@@ -26,17 +27,25 @@ public final class ModelFlops {
      *                   share is its size over that dimension
      */
     public static double perTrainedToken(ModelConfig config, Map<String, Tensor> parameters) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        parameters.forEach((name, p) -> shapes.put(name, Arrays.stream(p.shape()).asLongStream().toArray()));
+        return perTrainedTokenOfShapes(config, shapes);
+    }
+
+    /** As {@link #perTrainedToken(ModelConfig, Map)}, from parameter shapes ({@code ParameterShapes.of}). */
+    public static double perTrainedTokenOfShapes(ModelConfig config, Map<String, long[]> shapes) {
         MoeConfig moe = config.moe();
         double multiplied = 0;
-        for (Map.Entry<String, Tensor> entry : parameters.entrySet()) {
+        for (Map.Entry<String, long[]> entry : shapes.entrySet()) {
             String name = entry.getKey();
-            Tensor p = entry.getValue();
+            long[] shape = entry.getValue();
             if (name.endsWith("token_embedding") || name.endsWith("position_embedding")) {
                 continue;
             }
-            multiplied += name.contains(ROUTED_EXPERTS) && moe != null
-                    ? moe.activeExpertsPerToken() * p.size() / p.dim(0)
-                    : p.size();
+            double size = ParameterShapes.elements(shape);
+            multiplied += name.contains(ParameterShapes.ROUTED_EXPERTS) && moe != null
+                    ? moe.activeExpertsPerToken() * size / shape[0]
+                    : size;
         }
         return 6 * multiplied + 12.0 * config.layers() * config.contextSize() * config.width();
     }

@@ -13,16 +13,17 @@ import java.util.Set;
  * What a resumed run may change of the run that wrote its checkpoint. More {@code steps} extend
  * the run: it trains on to the new last step, and from the resumed step on the learning rate
  * follows the schedule of a run of the new length (warm-up, then the cosine decay spread to the new
- * end). The device and how often to log, evaluate and checkpoint may change too, and so may the
- * parallel layout (another {@code parallel.ep}, sharded optimizer state or not, another
- * all-to-all payload): a sharded checkpoint resumes on any valid layout. Everything else
+ * end). The device, how often to log, evaluate and checkpoint, and activation recomputation (which
+ * changes no result) may change too, and so may the parallel layout (another {@code parallel.ep},
+ * sharded optimizer state or not, another all-to-all payload): a sharded checkpoint resumes on any
+ * valid layout. Everything else
  * (the model, the data, the optimizer, the batch, the seed) is the checkpoint's: giving another value
  * is refused with the field's name, because a silently ignored option is a lie.
  */
 public final class ResumeConfig {
     /** Fields that may differ from the checkpoint's config. */
     public static final Set<String> CHANGEABLE = Set.of("steps", "device", "log_every", "eval_every", "eval_batches",
-            "checkpoint_every", "parallel.ep", "parallel.shard_optimizer", "parallel.comm_dtype");
+            "checkpoint_every", "recompute", "parallel.ep", "parallel.shard_optimizer", "parallel.comm_dtype");
 
     private ResumeConfig() {
     }

@@ -30,6 +30,9 @@ import org.moe4j.nn.ModelConfig;
  *                        of up to this many megabytes (1 MB = 2^20 bytes), as PyTorch DDP's {@code bucket_cap_mb}
  * @param parallel        with several ranks: the {@code ep × dp} layout, optimizer sharding and the
  *                        all-to-all payload type ({@link ParallelConfig})
+ * @param recompute       activation recomputation: each block keeps only its input for the backward
+ *                        pass and runs its forward again there (same gradients, same routing; less
+ *                        memory, one more forward of every block)
  */
 public record TrainConfig(
         ModelConfig model,
@@ -52,11 +55,13 @@ public record TrainConfig(
         int corpusBytes,
         String device,
         double allReduceBucketMb,
-        ParallelConfig parallel) {
+        ParallelConfig parallel,
+        boolean recompute) {
 
     /** The defaults: the small MoE model (2 top-1 prototyping) on the built-in corpus, a few minutes on two cores. */
     public static final TrainConfig DEFAULT = new TrainConfig(ModelConfig.SMALL_MOE, 300, 16, 3e-3, 3e-4, 30, 0.1,
-            0.9, 0.95, 1e-8, 1.0, 1337, 10, 100, 8, 100, null, 400_000, "jvm", 16, ParallelConfig.DEFAULT);
+            0.9, 0.95, 1e-8, 1.0, 1337, 10, 100, 8, 100, null, 400_000, "jvm", 16, ParallelConfig.DEFAULT,
+            false);
 
     public TrainConfig {
         if (model == null) {
@@ -86,7 +91,8 @@ public record TrainConfig(
         }
         if (model.moe() != null && parallel.ep() > 0 && model.moe().experts() % parallel.ep() != 0) {
             throw new IllegalArgumentException("parallel.ep=" + parallel.ep() + " does not divide moe.experts="
-                    + model.moe().experts() + ": each rank of an expert-parallel group holds E/ep experts");
+                    + model.moe().experts() + ": each rank of an expert-parallel group holds E/ep experts; choose a divisor of "
+                    + model.moe().experts() + " (and of the world size), or 0 for the default");
         }
     }
 

@@ -78,12 +78,15 @@ public final class Trainer implements AutoCloseable {
         if (layout != null) {
             DataParallel.checkBatch(config, layout.worldSize());
         }
+        // Before anything is allocated: no tensor over Java's array limit, and the plan within this JVM's heap.
+        ScalePlan.checkBeforeTraining(config, layout == null ? 1 : layout.worldSize(), Runtime.getRuntime().maxMemory());
         this.config = config;
         this.device = device;
         this.run = run;
         this.leader = layout == null || layout.rank() == 0;
         this.console = leader ? console : new PrintStream(OutputStream.nullOutputStream());
         this.model = new GptModel(config.model(), device, config.seed(), layout);
+        model.setRecompute(config.recompute());
         this.flopsPerToken = ModelFlops.perTrainedToken(config.model(), model.parameters());
         this.parallel = layout == null ? null
                 : new DataParallel(layout, model.parameters(), model.expertParameterNames(),
