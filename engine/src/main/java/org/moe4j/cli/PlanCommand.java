@@ -15,11 +15,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "plan", mixinStandardHelpOptions = true,
-        description = {"Print what a training run needs on each of W ranks, without building anything: parameters,",
-                "FLOPs per token, bytes per rank (parameters, gradients, AdamW moments, activations, all-to-all",
-                "buffers), traffic per step, the largest tensor, whether it fits --device-memory, and the heap to pass.",
-                "The config is read as train reads it (defaults, --config, --set). Layout: world = ep x dp, experts",
-                "sharded over ep ranks and replicated over dp, every other parameter on all W ranks."})
+        description = {"Print what a training run needs on each of W ranks, and whether it fits.",
+                "Without building anything: parameters, FLOPs per token, bytes per rank (parameters, gradients,",
+                "AdamW moments, activations, all-to-all buffers), traffic per step, the largest tensor, whether it",
+                "fits --device-memory, and the heap to pass. The config is read as train reads it (defaults,",
+                "--config, --set). Layout: world = ep x dp, experts sharded over ep ranks and replicated over dp,",
+                "every other parameter on all W ranks."})
 final class PlanCommand implements Callable<Integer> {
     private static final Pattern SIZE = Pattern.compile("(?i)\\s*([0-9]+(?:\\.[0-9]+)?)\\s*([kmgtp]?i?b?)\\s*");
 
