@@ -1,14 +1,13 @@
 package org.moe4j.moe;
 
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import org.moe4j.kernels.Device;
 import org.moe4j.kernels.lib.Router;
 import org.moe4j.nn.FeedForward;
+import org.moe4j.nn.ExpertRows;
 import org.moe4j.nn.Init;
 import org.moe4j.nn.LayerContext;
-import org.moe4j.random.SplitMix64;
 import org.moe4j.tensor.Tape;
 import org.moe4j.tensor.Tensor;
 import org.moe4j.tensor.ops.Activations;
@@ -73,9 +72,10 @@ public final class MoeLayer implements FeedForward {
     }
 
     /**
-     * A layer whose experts are sharded over {@code parallel}'s ranks (null: all experts here). The
-     * random stream is consumed exactly as for the unsharded layer, so every rank's experts equal
-     * the corresponding experts of the single-process model of the same seed.
+     * A layer whose experts are sharded over {@code parallel}'s ranks (null: all experts here). A
+     * rank builds only its experts ({@link ExpertRows}), consuming the random stream exactly as the
+     * unsharded layer does, so every rank's experts equal the corresponding experts of the
+     * single-process model of the same seed.
      */
     public MoeLayer(MoeConfig config, int width, LayerContext layer, float std, float residualStd,
                     ExpertParallel parallel) {
@@ -85,40 +85,15 @@ public final class MoeLayer implements FeedForward {
         this.parallel = parallel != null && parallel.worldSize() > 1 ? parallel : null;
         this.exchange = this.parallel == null ? LocalExchange.INSTANCE : new ExpertExchange(this.parallel);
         this.routerWeight = Init.normal(layer, std, width, config.experts());
-        Expert all = Experts.create(config.expert(),
-                new ExpertShape(config.experts(), width, config.hidden(), std, residualStd), layer);
-        this.experts = this.parallel == null ? all : shard(all, config, width, std, residualStd, layer, this.parallel);
+        int e = config.experts();
+        this.experts = this.parallel == null
+                ? Experts.create(config.expert(), new ExpertShape(e, width, config.hidden(), std, residualStd), layer)
+                : Experts.create(config.expert(), new ExpertShape(this.parallel.localExperts(e), width, config.hidden(),
+                        std, residualStd), layer.experts(new ExpertRows(this.parallel.firstExpert(e),
+                                this.parallel.localExperts(e), e)));
         this.jitterNoise = new JitterNoise(layer.random().split(), config.jitter(), width);
         this.shared = config.sharedExperts() > 0 ? new SharedExperts(config, width, std, residualStd, layer) : null;
         this.balanceBias = config.balance().equals("bias") ? Tensor.zeros(layer.device(), false, config.experts()) : null;
-    }
-
-    /** This rank's experts: a copy of rows {@code [first, first + E/ep)} of every expert parameter. */
-    private static Expert shard(Expert all, MoeConfig config, int width, float std, float residualStd,
-                                LayerContext layer, ExpertParallel parallel) {
-        int e = config.experts();
-        int local = parallel.localExperts(e);
-        int first = parallel.firstExpert(e);
-        Expert mine = Experts.create(config.expert(), new ExpertShape(local, width, config.hidden(), std, residualStd),
-                new LayerContext(layer.device(), new SplitMix64(0)));
-        Map<String, Tensor> from = new LinkedHashMap<>();
-        Map<String, Tensor> to = new LinkedHashMap<>();
-        all.collectParameters("", from);
-        mine.collectParameters("", to);
-        for (Map.Entry<String, Tensor> entry : to.entrySet()) {
-            Tensor source = from.get(entry.getKey());
-            Tensor target = entry.getValue();
-            if (source == null || source.dim(0) != e || target.dim(0) != local
-                    || source.size() / e != target.size() / local) {
-                throw new IllegalArgumentException("moe.expert=" + config.expert() + ": parameter experts."
-                        + entry.getKey() + " must have leading dimension E (" + e + ") to be sharded over "
-                        + parallel.expertRanks() + " ranks, got " + source + " and " + target);
-            }
-            int rowSize = target.size() / local;
-            System.arraycopy(source.toHost().data(), first * rowSize, target.data(), 0, target.size());
-            target.toDevice();
-        }
-        return mine;
     }
 
     /**

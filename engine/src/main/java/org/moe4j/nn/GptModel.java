@@ -54,7 +54,7 @@ public final class GptModel implements Module {
      *                                  elements than a Java array can ({@link ParameterShapes#checkArrayLimit})
      */
     public GptModel(ModelConfig config, Device device, long seed, ExpertParallel parallel) {
-        ParameterShapes.checkArrayLimit(config);
+        ParameterShapes.checkArrayLimit(config, parallel == null || parallel.worldSize() == 1 ? 1 : parallel.expertRanks());
         this(config, new LayerContext(device, new SplitMix64(seed)), FeedForwardFactory.of(config, parallel));
     }
 

@@ -72,6 +72,19 @@ public final class ParameterShapes {
         return shapes;
     }
 
+    /** The shapes one rank holds when the routed experts are sharded over {@code ep} ranks: {@code (E/ep, ...)}. */
+    public static Map<String, long[]> onRank(ModelConfig config, int ep) {
+        Map<String, long[]> shapes = of(config);
+        shapes.replaceAll((name, shape) -> {
+            long[] local = shape.clone();
+            if (name.contains(ROUTED_EXPERTS)) {
+                local[0] /= ep;
+            }
+            return local;
+        });
+        return shapes;
+    }
+
     /** The elements of a shape. */
     public static long elements(long[] shape) {
         long n = 1;
@@ -91,12 +104,14 @@ public final class ParameterShapes {
     /**
      * Refuses a config with a parameter over the array limit, naming it, its elements and what to
      * change. Custom experts are not checked here (their own constructor allocates them).
+     *
+     * @param ep ranks the routed experts are sharded over: a rank holds {@code (E/ep, ...)} of each
      */
-    public static void checkArrayLimit(ModelConfig config) {
+    public static void checkArrayLimit(ModelConfig config, int ep) {
         if (!known(config)) {
             return;
         }
-        of(config).forEach((name, shape) -> {
+        onRank(config, ep).forEach((name, shape) -> {
             long n = elements(shape);
             if (n > ARRAY_LIMIT) {
                 throw new IllegalArgumentException("parameter " + name + " " + Arrays.toString(shape) + " would hold "
@@ -108,9 +123,12 @@ public final class ParameterShapes {
     }
 
     private static String remedy(String name) {
-        if (name.contains(ROUTED_EXPERTS) || name.contains(".ffn.shared.")) {
-            return "make moe.experts x model.width x moe.hidden smaller (a layer's experts are built as one tensor"
-                    + " before a rank keeps its slice, so more ranks do not help)";
+        if (name.contains(ROUTED_EXPERTS)) {
+            return "shard the experts over more ranks (parallel.ep; a rank holds E/ep of them), or make moe.experts"
+                    + " x model.width x moe.hidden smaller";
+        }
+        if (name.contains(".ffn.shared.")) {
+            return "make moe.shared_experts x model.width x moe.hidden smaller";
         }
         if (name.endsWith("embedding") || name.startsWith("head.")) {
             return "make model.vocab_size (or model.context_size) x model.width smaller";

@@ -47,8 +47,6 @@ public final class ScalePlan {
     private final ParameterCounts counts;
     private final long denseElements;
     private final long expertElements;
-    /** Routed expert elements of one MoE layer, all E experts (what construction builds before keeping a slice). */
-    private final long expertLayerElements;
     private final long largestParameter;
     private final String largestParameterName;
     private final ActivationMemory activations;
@@ -64,7 +62,7 @@ public final class ScalePlan {
         this.counts = ParameterCounts.of(ParameterShapes.sizes(shapes), model.moe());
         long largest = 0;
         String largestName = "";
-        for (Map.Entry<String, long[]> entry : shapes.entrySet()) {
+        for (Map.Entry<String, long[]> entry : ParameterShapes.onRank(model, layout.ep()).entrySet()) {
             long elements = ParameterShapes.elements(entry.getValue());
             if (elements > largest) {
                 largest = elements;
@@ -75,7 +73,6 @@ public final class ScalePlan {
         this.largestParameterName = largestName;
         this.expertElements = counts.experts();
         this.denseElements = counts.total() - counts.experts();
-        this.expertLayerElements = counts.expertsByLayer().values().stream().mapToLong(Long::longValue).max().orElse(0);
         this.moeLayers = counts.expertsByLayer().size();
         this.activations = new ActivationMemory(config, layout);
         this.flopsPerToken = ModelFlops.perTrainedTokenOfShapes(model, shapes);
@@ -109,7 +106,7 @@ public final class ScalePlan {
 
     /** Refuses a plan with a parameter or an activation over Java's array limit. */
     public void checkArrayLimit() {
-        ParameterShapes.checkArrayLimit(config.model());
+        ParameterShapes.checkArrayLimit(config.model(), layout.ep());
         if (activations.largestTensor() > ParameterShapes.ARRAY_LIMIT) {
             throw new IllegalArgumentException("the activation " + activations.largestTensorName() + " of a training"
                     + " step would hold " + count(activations.largestTensor()) + " elements, over Java's array limit of"
@@ -296,10 +293,6 @@ public final class ScalePlan {
                 : activations.largestTensorName();
         line(out, "largest tensor %s: %s elements (Java's array limit: %s)%s", largestName, count(largest),
                 count(ParameterShapes.ARRAY_LIMIT), largest > ParameterShapes.ARRAY_LIMIT ? " TOO LARGE" : "");
-        if (moe != null && layout.ep() > 1) {
-            line(out, "construction   builds each layer's %s expert parameters (%s) before keeping 1/%d", count(
-                    expertLayerElements), bytes(Float.BYTES * expertLayerElements), layout.ep());
-        }
         if (deviceMemory != null) {
             boolean fits = totalBytes() <= deviceMemory;
             line(out, "fits in %s: %s (%.0f%%)", bytes(deviceMemory), fits ? "yes" : "no",

@@ -84,6 +84,18 @@ class ScalePlanTest {
         assertEquals(2, ParallelLayout.of(with(config, "moe.experts", "6"), 4).ep());
     }
 
+    /** A layer's experts (64, 4096, 8192) are 2^31 elements: over the limit on one rank, 2^28 a rank over 8. */
+    @Test
+    void expertsOverTheArrayLimitFitWhenShardedOverMoreRanks() {
+        TrainConfig big = new ConfigLoader(TrainConfig.DEFAULT).set("model.width", "4096").set("model.heads", "32")
+                .set("moe.experts", "64").set("moe.hidden", "8192").build();
+        assertMessage(() -> ScalePlan.of(big, ParallelLayout.of(big, 1)).checkArrayLimit(),
+                "blocks.0.ffn.experts.up.weight [64, 4096, 8192]", "2,147,483,648 elements", "parallel.ep");
+        ScalePlan sharded = ScalePlan.of(big, ParallelLayout.of(big, 8));
+        sharded.checkArrayLimit();
+        assertTrue(sharded.table(null).contains("[8, 4096, 8192]"), sharded.table(null));
+    }
+
     @Test
     void aTensorOverTheArrayLimitIsRefusedBeforeAnythingIsAllocated() throws Exception {
         // token_embedding (2^20, 4096) = 2^32 elements: 16 GiB that is never allocated.
