@@ -295,7 +295,7 @@ public final class ScalePlan {
                 count(ParameterShapes.ARRAY_LIMIT), largest > ParameterShapes.ARRAY_LIMIT ? " TOO LARGE" : "");
         if (deviceMemory != null) {
             boolean fits = totalBytes() <= deviceMemory;
-            line(out, "fits in %s: %s (%.0f%%)", bytes(deviceMemory), fits ? "yes" : "no",
+            line(out, "fits in %s: %s (%.1f%%)", bytes(deviceMemory), fits ? "yes" : "no",
                     100.0 * totalBytes() / deviceMemory);
         }
         line(out, "heap to pass   MOE_JAVA_OPTS=%s", xmx());
