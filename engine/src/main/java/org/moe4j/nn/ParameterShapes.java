@@ -8,8 +8,8 @@ import org.moe4j.moe.MoeConfig;
 
 /**
  * The parameters a config makes, by name and shape, without building them: the names and order of
- * {@link GptModel#parameters()} (a routed expert tensor with all E experts along dimension 0, as the
- * model is built before a rank keeps its slice). Known for the built-in experts ({@code gelu},
+ * {@link GptModel#parameters()}, a routed expert tensor with all E experts along dimension 0
+ * ({@link #onRank} gives a rank's {@code E/ep}). Known for the built-in experts ({@code gelu},
  * {@code swiglu}); a custom expert's shapes are known only once it is built.
  *
  * <p>Every tensor is one Java float array, so none may hold more than {@link #ARRAY_LIMIT}

@@ -96,6 +96,23 @@ class ScalePlanTest {
         assertTrue(sharded.table(null).contains("[8, 4096, 8192]"), sharded.table(null));
     }
 
+    /** docs/scale.md's example: over 10^12 parameters fit 480 devices of 32 GiB in one layout only. */
+    @Test
+    void theTrillionParameterExampleFitsOnlyWithEveryExpertOnceShardedMomentsAndRecomputation() {
+        TrainConfig trillion = new ConfigLoader(TrainConfig.DEFAULT).file(Path.of("..", "docs", "trillion.json")).build();
+        long memory = 32L << 30;
+        ScalePlan fits = ScalePlan.of(trillion, layout(trillion, 480, 480, true, "fp32"));
+        assertTrue(fits.parameters().total() > 1_000_000_000_000L, fits.table(memory));
+        assertTrue(fits.totalBytes() <= memory, fits.table(memory));
+        fits.checkArrayLimit();
+        assertTrue(ScalePlan.of(trillion, layout(trillion, 480, 480, false, "fp32")).totalBytes() > memory,
+                "dense moments on every rank");
+        assertTrue(ScalePlan.of(trillion, layout(trillion, 480, 240, true, "fp32")).totalBytes() > memory,
+                "every expert twice");
+        assertTrue(ScalePlan.of(with(trillion, "recompute", "false"), layout(trillion, 480, 480, true, "fp32"))
+                .totalBytes() > memory, "without recomputation");
+    }
+
     @Test
     void aTensorOverTheArrayLimitIsRefusedBeforeAnythingIsAllocated() throws Exception {
         // token_embedding (2^20, 4096) = 2^32 elements: 16 GiB that is never allocated.
