@@ -3,6 +3,7 @@ package org.moe4j.benchmarks;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.moe4j.kernels.Device;
+import org.moe4j.kernels.ForwardingDevice;
 import org.moe4j.kernels.KernelMethod;
 import org.moe4j.kernels.Launch;
 
@@ -12,7 +13,7 @@ import org.moe4j.kernels.Launch;
  * elementwise (activations, biases, plain arithmetic) and other. Meant for a synchronous device
  * (the JVM's), where a launch's time is its work.
  */
-final class PhaseTimer implements Device {
+final class PhaseTimer extends ForwardingDevice {
     static final String ROUTING = "routing";
     static final String DISPATCH = "dispatch";
     static final String GEMM = "gemm";
@@ -24,25 +25,19 @@ final class PhaseTimer implements Device {
             "Gemm", GEMM, "BatchedGemm", GEMM,
             "Activation", ELEMENTWISE, "Bias", ELEMENTWISE, "Elementwise", ELEMENTWISE, "Reduce", ELEMENTWISE);
 
-    private final Device device;
     private final Map<String, Long> nanos = new LinkedHashMap<>();
 
     PhaseTimer(Device device) {
-        this.device = device;
+        super(device);
         for (String phase : new String[] {ROUTING, DISPATCH, GEMM, ELEMENTWISE, OTHER}) {
             nanos.put(phase, 0L);
         }
     }
 
     @Override
-    public String name() {
-        return device.name();
-    }
-
-    @Override
     public void launch(Launch launch) {
         long start = System.nanoTime();
-        device.launch(launch);
+        delegate().launch(launch);
         String name = KernelMethod.of(launch.kernel()).displayName();
         String phase = PHASE_OF_CLASS.getOrDefault(name.substring(0, name.indexOf('.')), OTHER);
         nanos.merge(phase, System.nanoTime() - start, Long::sum);
@@ -55,40 +50,5 @@ final class PhaseTimer implements Device {
 
     void reset() {
         nanos.replaceAll((phase, t) -> 0L);
-    }
-
-    @Override
-    public float[] allocateFloats(int length) {
-        return device.allocateFloats(length);
-    }
-
-    @Override
-    public int[] allocateInts(int length) {
-        return device.allocateInts(length);
-    }
-
-    @Override
-    public void copyToDevice(Object array) {
-        device.copyToDevice(array);
-    }
-
-    @Override
-    public void copyToHost(Object array) {
-        device.copyToHost(array);
-    }
-
-    @Override
-    public void release(Object array) {
-        device.release(array);
-    }
-
-    @Override
-    public void finish() {
-        device.finish();
-    }
-
-    @Override
-    public void close() {
-        device.close();
     }
 }

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import org.moe4j.kernels.Device;
+import org.moe4j.kernels.ForwardingDevice;
 import org.moe4j.kernels.KernelMethod;
 import org.moe4j.kernels.KernelRef;
 import org.moe4j.kernels.Launch;
@@ -24,8 +25,7 @@ import org.moe4j.kernels.Launch;
  * {@link #peakBytes()} is the highest reachable total at any allocation, within the slack (nothing
  * can grow the total but an allocation). One device per thread.
  */
-final class MeasuringDevice implements Device {
-    private final Device inner;
+final class MeasuringDevice extends ForwardingDevice {
     private final Function<List<StackWalker.StackFrame>, String> categorizer;
     private final Map<String, Integer> launches = new LinkedHashMap<>();
     private final List<Tracked> tracked = new ArrayList<>();
@@ -40,7 +40,7 @@ final class MeasuringDevice implements Device {
 
     /** @param categorizer the category of an allocation from its stack, innermost frame first; null: all {@code other} */
     MeasuringDevice(Device inner, Function<List<StackWalker.StackFrame>, String> categorizer) {
-        this.inner = inner;
+        super(inner);
         this.categorizer = categorizer;
     }
 
@@ -48,18 +48,13 @@ final class MeasuringDevice implements Device {
     }
 
     @Override
-    public String name() {
-        return inner.name();
-    }
-
-    @Override
     public float[] allocateFloats(int length) {
-        return track(inner.allocateFloats(length), 4L * length);
+        return track(delegate().allocateFloats(length), 4L * length);
     }
 
     @Override
     public int[] allocateInts(int length) {
-        return track(inner.allocateInts(length), 4L * length);
+        return track(delegate().allocateInts(length), 4L * length);
     }
 
     private <T> T track(T array, long bytes) {
@@ -135,35 +130,10 @@ final class MeasuringDevice implements Device {
             snapshotKernel = null;
             snapshot = reachable();
         }
-        inner.launch(launch);
+        delegate().launch(launch);
     }
 
     private static String kernelName(KernelRef kernel) {
         return KernelMethod.of(kernel).displayName();
-    }
-
-    @Override
-    public void copyToDevice(Object array) {
-        inner.copyToDevice(array);
-    }
-
-    @Override
-    public void copyToHost(Object array) {
-        inner.copyToHost(array);
-    }
-
-    @Override
-    public void release(Object array) {
-        inner.release(array);
-    }
-
-    @Override
-    public void finish() {
-        inner.finish();
-    }
-
-    @Override
-    public void close() {
-        inner.close();
     }
 }
