@@ -243,7 +243,7 @@ final class ActivationMemory {
         return capacity;
     }
 
-    /** A, the kept assignments of this rank's tokens in one MoE layer, at a balanced load. */
+    /** A, the kept assignments of rank 0's tokens in one MoE layer. */
     long keptAssignments() {
         return keptAssignments;
     }

@@ -33,12 +33,9 @@ import org.moe4j.tensor.Tensor;
 class RecomputeTest {
     private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
     /** Capacity factor 0.5 drops assignments; jitter moves the routing with the noise. */
-    static final TrainConfig TINY = new ConfigLoader(TrainConfig.DEFAULT)
-            .set("model.context_size", "16").set("model.layers", "2").set("model.heads", "2")
-            .set("model.width", "16").set("model.hidden", "32").set("batch_size", "4").set("steps", "4")
-            .set("warmup_steps", "1").set("log_every", "1").set("eval_every", "4").set("eval_batches", "1")
-            .set("checkpoint_every", "0").set("corpus_bytes", "20000").set("moe.experts", "4").set("moe.hidden", "16")
-            .set("moe.capacity_factor", "0.5").set("moe.jitter", "0.1").build();
+    static final TrainConfig TINY = new ConfigLoader(ExpertParallelTrainingTest.TINY).set("steps", "4")
+            .set("warmup_steps", "1").set("eval_every", "4").set("eval_batches", "1").set("checkpoint_every", "0")
+            .set("moe.capacity_factor", "0.5").build();
     private static final Map<String, TrainConfig> MODELS = new LinkedHashMap<>();
 
     static {
