@@ -5,13 +5,12 @@ import org.moe4j.nn.Init;
 import org.moe4j.nn.LayerContext;
 import org.moe4j.tensor.Tape;
 import org.moe4j.tensor.Tensor;
-import org.moe4j.tensor.ops.Activations;
-import org.moe4j.tensor.ops.BatchedLinear;
+import org.moe4j.tensor.ops.BatchedGeluMlp;
 
 /**
  * The built-in expert ({@code moe.expert = gelu}): {@code y = gelu(x·W1[e] + b1[e])·W2[e] + b2[e]},
- * all experts as batched GEMMs. Parameters {@code up.weight (E,D,F)}, {@code up.bias (E,F)},
- * {@code down.weight (E,F,D)}, {@code down.bias (E,D)}.
+ * all experts as batched GEMMs with the GELU in their stores ({@link BatchedGeluMlp}). Parameters
+ * {@code up.weight (E,D,F)}, {@code up.bias (E,F)}, {@code down.weight (E,F,D)}, {@code down.bias (E,D)}.
  */
 public final class GeluExperts implements Expert {
     private final Tensor upWeight;
@@ -29,8 +28,7 @@ public final class GeluExperts implements Expert {
 
     @Override
     public Tensor forward(Tape tape, Tensor tokens) {
-        Tensor hidden = Activations.gelu(tape, BatchedLinear.forward(tape, tokens, upWeight, upBias));
-        return BatchedLinear.forward(tape, hidden, downWeight, downBias);
+        return BatchedGeluMlp.forward(tape, tokens, upWeight, upBias, downWeight, downBias);
     }
 
     @Override

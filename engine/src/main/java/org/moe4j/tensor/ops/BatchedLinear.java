@@ -20,6 +20,19 @@ public final class BatchedLinear {
      * @param bias may be null
      */
     public static Tensor forward(Tape tape, Tensor x, Tensor w, Tensor bias) {
+        checkShapes(x, w, bias);
+        boolean recorded = tape.needsGrad(x, w, bias);
+        Tensor out = tape.output(recorded, w.dim(0), x.dim(1), w.dim(2));
+        Device device = tape.device();
+        affine(device, out, x, w, bias);
+        if (recorded) {
+            tape.record(() -> backward(device, out.grad(), x, w, bias));
+        }
+        return out;
+    }
+
+    /** Rejects x (E,R,I), w (E,I,O) and bias (E,O) (if not null) of other shapes. */
+    static void checkShapes(Tensor x, Tensor w, Tensor bias) {
         if (x.rank() != 3 || w.rank() != 3) {
             throw new IllegalArgumentException("batched linear: input " + x + " and weight " + w + " must be 3-D");
         }
@@ -33,25 +46,31 @@ public final class BatchedLinear {
         if (bias != null) {
             bias.requireShape("batched linear bias", batch, outDim);
         }
+    }
+
+    /** {@code out = x·w + bias}, shapes already checked. */
+    static void affine(Device device, Tensor out, Tensor x, Tensor w, Tensor bias) {
+        int batch = w.dim(0);
+        int in = w.dim(1);
+        int outDim = w.dim(2);
         int rows = x.dim(1);
-        boolean recorded = tape.needsGrad(x, w, bias);
-        Tensor out = tape.output(recorded, batch, rows, outDim);
-        Device device = tape.device();
         device.launch(BatchedGemm.grid(batch, rows, outDim), BatchedGemm::matmul, out.data(), x.data(), w.data(),
                 batch, rows, outDim, in, 0f);
         if (bias != null) {
             device.launch(Bias.gridBatched(batch, rows, outDim), Bias::addBiasBatched, out.data(), bias.data(),
                     batch, rows, outDim);
         }
-        if (recorded) {
-            tape.record(() -> backward(device, out, x, w, bias, batch, rows, in, outDim));
-        }
-        return out;
     }
 
-    private static void backward(Device device, Tensor out, Tensor x, Tensor w, Tensor bias, int batch, int rows,
-                                 int in, int outDim) {
-        float[] dout = out.grad();
+    /**
+     * The gradients of {@code x·w + bias} from {@code dout (E,R,O)}, accumulated into those of the
+     * tensors that require them.
+     */
+    static void backward(Device device, float[] dout, Tensor x, Tensor w, Tensor bias) {
+        int batch = w.dim(0);
+        int in = w.dim(1);
+        int outDim = w.dim(2);
+        int rows = x.dim(1);
         if (x.requiresGrad()) {
             // dx[e] (R,I) += dout[e]·w[e]ᵀ
             device.launch(BatchedGemm.grid(batch, rows, in), BatchedGemm::matmulTransB, x.grad(), dout, w.data(),

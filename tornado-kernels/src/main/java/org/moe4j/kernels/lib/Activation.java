@@ -35,9 +35,13 @@ public final class Activation {
         if (i >= n) {
             return;
         }
-        float x = inp[i];
+        out[i] = gelu(inp[i]);
+    }
+
+    /** {@code gelu(x)}; also the epilogue of {@link BatchedGemm#matmulBiasGelu}. */
+    static float gelu(float x) {
         float cube = GELU_CUBE * x * x * x;
-        out[i] = 0.5f * x * (1f + (float) Math.tanh(GELU_SCALE * (x + cube)));
+        return 0.5f * x * (1f + (float) Math.tanh(GELU_SCALE * (x + cube)));
     }
 
     /**
@@ -55,12 +59,15 @@ public final class Activation {
         if (i >= n) {
             return;
         }
-        float x = inp[i];
+        dinp[i] += geluSlope(inp[i]) * dout[i];
+    }
+
+    /** {@code gelu'(x)}; also the epilogue of {@link BatchedGemm#matmulTransBGeluBackward}. */
+    static float geluSlope(float x) {
         float cube = GELU_CUBE * x * x * x;
         float t = (float) Math.tanh(GELU_SCALE * (x + cube));
         float sech2 = 1f - t * t;
-        float local = 0.5f * (1f + t) + x * 0.5f * sech2 * GELU_SCALE * (1f + 3f * GELU_CUBE * x * x);
-        dinp[i] += local * dout[i];
+        return 0.5f * (1f + t) + x * 0.5f * sech2 * GELU_SCALE * (1f + 3f * GELU_CUBE * x * x);
     }
 
     /**

@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.RecursiveAction;
+import java.util.function.IntFunction;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 import org.moe4j.kernels.CpuInfo;
@@ -25,7 +26,9 @@ import org.moe4j.kernels.JvmDevice;
  * buffer and copied out. The blocking comes from the machine ({@link GemmBlocking}).
  *
  * <p>Each element of C is one chain of FMAs, p from 0 to k, starting from {@code beta·C} (or 0,
- * C unread): the same bits whatever the blocking, the number of threads or the machine.
+ * C unread): the same bits whatever the blocking, the number of threads or the machine. The GELU
+ * expert's two fused products apply a {@link GemmEpilogue} to each block right after its last k
+ * slice, while the block is in L1.
  */
 public final class GemmSimd {
 
@@ -51,6 +54,8 @@ public final class GemmSimd {
         device.override(BatchedGemm::matmul, GemmSimd::matmulBatched);
         device.override(BatchedGemm::matmulTransB, GemmSimd::matmulTransBBatched);
         device.override(BatchedGemm::matmulTransA, GemmSimd::matmulTransABatched);
+        device.override(BatchedGemm::matmulBiasGelu, GemmSimd::matmulBiasGeluBatched);
+        device.override(BatchedGemm::matmulTransBGeluBackward, GemmSimd::matmulTransBGeluBackwardBatched);
     }
 
     /**
@@ -62,7 +67,7 @@ public final class GemmSimd {
      */
     public static void matmul(float[] c, float[] a, float[] b, int m, int n, int k, float beta) {
         checkShapes("matmul", c, a, b, m, n, k);
-        run(MACHINE, new Product(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, false));
+        run(MACHINE, new Product(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, false, null));
     }
 
     /**
@@ -74,7 +79,7 @@ public final class GemmSimd {
      */
     public static void matmulTransB(float[] c, float[] a, float[] b, int m, int n, int k, float beta) {
         checkShapes("matmulTransB", c, a, b, m, n, k);
-        run(MACHINE, new Product(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, true));
+        run(MACHINE, new Product(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, true, null));
     }
 
     /**
@@ -86,7 +91,7 @@ public final class GemmSimd {
      */
     public static void matmulTransA(float[] c, float[] a, float[] b, int m, int n, int k, float beta) {
         checkShapes("matmulTransA", c, a, b, m, n, k);
-        run(MACHINE, new Product(c, 0, a, 0, b, 0, m, n, k, beta, 1, m, false));
+        run(MACHINE, new Product(c, 0, a, 0, b, 0, m, n, k, beta, 1, m, false, null));
     }
 
     /**
@@ -98,7 +103,7 @@ public final class GemmSimd {
      */
     public static void matmulBatched(float[] c, float[] a, float[] b, int batch, int m, int n, int k, float beta) {
         checkShapes("matmulBatched", c, a, b, batch, m, n, k);
-        runBatched(MACHINE, c, a, b, batch, m, n, k, beta, k, 1, false);
+        runBatched(MACHINE, c, a, b, batch, m, n, k, beta, k, 1, false, null);
     }
 
     /**
@@ -111,7 +116,7 @@ public final class GemmSimd {
     public static void matmulTransBBatched(float[] c, float[] a, float[] b, int batch, int m, int n, int k,
                                            float beta) {
         checkShapes("matmulTransBBatched", c, a, b, batch, m, n, k);
-        runBatched(MACHINE, c, a, b, batch, m, n, k, beta, k, 1, true);
+        runBatched(MACHINE, c, a, b, batch, m, n, k, beta, k, 1, true, null);
     }
 
     /**
@@ -124,7 +129,50 @@ public final class GemmSimd {
     public static void matmulTransABatched(float[] c, float[] a, float[] b, int batch, int m, int n, int k,
                                            float beta) {
         checkShapes("matmulTransABatched", c, a, b, batch, m, n, k);
-        runBatched(MACHINE, c, a, b, batch, m, n, k, beta, 1, m, false);
+        runBatched(MACHINE, c, a, b, batch, m, n, k, beta, 1, m, false, null);
+    }
+
+    /**
+     * {@link BatchedGemm#matmulBiasGelu}: {@link #matmulBatched} into {@code pre}, each block then
+     * given its bias and GELU while in L1 ({@link GemmEpilogue.BiasGelu}).
+     *
+     * @param pre  (batch, m, n). Written
+     * @param h    (batch, m, n). Written
+     * @param a    (batch, m, k). Not modified
+     * @param b    (batch, k, n). Not modified
+     * @param bias (batch, n). Not modified
+     */
+    public static void matmulBiasGeluBatched(float[] pre, float[] h, float[] a, float[] b, float[] bias, int batch,
+                                             int m, int n, int k) {
+        String op = "matmulBiasGeluBatched";
+        checkShapes(op, pre, a, b, batch, m, n, k);
+        check(op, "h", h, (long) batch * m * n);
+        check(op, "bias", bias, (long) batch * n);
+        if (h == pre || h == a || h == b) {
+            throw new IllegalArgumentException(op + ": h must not alias pre, a or b");
+        }
+        runBatched(MACHINE, pre, a, b, batch, m, n, k, 0f, k, 1, false, e -> new GemmEpilogue.BiasGelu(h, bias, e * n));
+    }
+
+    /**
+     * {@link BatchedGemm#matmulTransBGeluBackward}: {@link #matmulTransBBatched} into {@code dpre},
+     * each block then multiplied by {@code gelu'(pre)} while in L1 ({@link GemmEpilogue.GeluSlope}).
+     *
+     * @param dpre (batch, m, n). Written
+     * @param dout (batch, m, k). Not modified
+     * @param b    (batch, n, k). Not modified
+     * @param pre  (batch, m, n). Not modified
+     */
+    public static void matmulTransBGeluBackwardBatched(float[] dpre, float[] dout, float[] b, float[] pre, int batch,
+                                                       int m, int n, int k) {
+        String op = "matmulTransBGeluBackwardBatched";
+        checkShapes(op, dpre, dout, b, batch, m, n, k);
+        check(op, "pre", pre, (long) batch * m * n);
+        if (pre == dpre) {
+            throw new IllegalArgumentException(op + ": dpre must not alias pre");
+        }
+        GemmEpilogue slope = new GemmEpilogue.GeluSlope(pre);
+        runBatched(MACHINE, dpre, dout, b, batch, m, n, k, 0f, k, 1, true, e -> slope);
     }
 
     private static void checkShapes(String op, float[] c, float[] a, float[] b, int batch, int m, int n, int k) {
@@ -158,10 +206,11 @@ public final class GemmSimd {
 
     /**
      * One product {@code C = A·B + beta·C}: A element (i, p) at {@code a[aOff + i·ars + p·acs]}, B
-     * (k, n) or, when {@code transB}, (n, k), C (m, n) from {@code cOff}.
+     * (k, n) or, when {@code transB}, (n, k), C (m, n) from {@code cOff}; {@code epilogue}, where
+     * not null, is applied to each block of C once it is complete.
      */
     record Product(float[] c, int cOff, float[] a, int aOff, float[] b, int bOff, int m, int n, int k, float beta,
-                   int ars, int acs, boolean transB) {
+                   int ars, int acs, boolean transB, GemmEpilogue epilogue) {
     }
 
     /** {@code p} with {@code blocking}, on the calling fork/join pool. */
@@ -208,10 +257,12 @@ public final class GemmSimd {
      * Aᵀ (A stored (k,m), B (k,n)): the sum over p stops after the last p whose rows of A and B are
      * both non-zero. Either way the skipped terms are products with 0, which the portable kernel adds
      * as ±0 without changing the sum, so the results are the same (for finite B, resp. finite A and B:
-     * a NaN or infinity times 0 would have made NaN there).
+     * a NaN or infinity times 0 would have made NaN there). The epilogue of matrix e,
+     * {@code epilogues.apply(e)} (none when {@code epilogues} is null), is applied to the rows not
+     * multiplied as well.
      */
     static void runBatched(GemmBlocking blocking, float[] c, float[] a, float[] b, int batch, int m, int n, int k,
-                           float beta, int ars, int acs, boolean transB) {
+                           float beta, int ars, int acs, boolean transB, IntFunction<GemmEpilogue> epilogues) {
         boolean transA = acs != 1;
         List<Product> products = new ArrayList<>();
         long work = 0;
@@ -221,16 +272,22 @@ public final class GemmSimd {
             int cOff = e * m * n;
             int rows = m;
             int depth = k;
+            GemmEpilogue epilogue = epilogues == null ? null : epilogues.apply(e);
             if (transA) {
                 depth = Math.min(usedRows(a, aOff, k, m), usedRows(b, bOff, k, n));
             } else {
                 rows = usedRows(a, aOff, m, k);
                 scale(c, cOff + rows * n, (m - rows) * n, beta);
+                if (epilogue != null) {
+                    epilogue.apply(c, cOff + rows * n, m - rows, n, 0, n);
+                }
             }
-            Product p = new Product(c, cOff, a, aOff, b, bOff, rows, n, depth, beta, ars, acs, transB);
+            Product p = new Product(c, cOff, a, aOff, b, bOff, rows, n, depth, beta, ars, acs, transB, epilogue);
             if (startFromBetaC(p)) {
                 products.add(p);
                 work += (long) rows * n * depth;
+            } else if (epilogue != null) {
+                epilogue.apply(c, cOff, rows, n, 0, n);
             }
         }
         int threads = threads();
@@ -381,6 +438,7 @@ public final class GemmSimd {
         int nr = nr(g);
         int n = p.n();
         boolean load = p0 > 0 || p.beta() != 0f;
+        GemmEpilogue epilogue = p1 == p.k() ? p.epilogue() : null;
         float[] ap = OWN_A.get().atLeast(g.mc() * kc);
         for (int rb = r0; rb < r1; rb += g.mc()) {
             int re = Math.min(r1, rb + g.mc());
@@ -396,6 +454,9 @@ public final class GemmSimd {
                         block(g, p.c(), p.cOff() + i * n + j, n, ap, apOff, bp, bpOff, kc, load);
                     } else {
                         edge(g, p, i, rows, j, w, ap, apOff, bp, bpOff, kc, load);
+                    }
+                    if (epilogue != null) {
+                        epilogue.apply(p.c(), p.cOff() + i * n + j, rows, n, j, w);
                     }
                 }
             }

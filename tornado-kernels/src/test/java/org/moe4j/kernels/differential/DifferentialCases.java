@@ -242,6 +242,17 @@ public final class DifferentialCases {
             c.add(exact("BatchedGemm.matmulTransA", s, r -> new Object[] {floats(r, batch * m * n, -1, 1),
                             floats(r, batch * k * m, -1, 1), floats(r, batch * k * n, -1, 1)},
                     (d, a) -> d.launch(g, BatchedGemm::matmulTransA, f(a[0]), f(a[1]), f(a[2]), batch, m, n, k, 1f)));
+            // GELU in the store: the forward within Activation.geluForward's ulps; the backward's gelu' is
+            // off by geluBackward's, but times the product and counted at the product's scale, up to twice that.
+            c.add(approx("BatchedGemm.matmulBiasGelu", s, 4, 2, r -> new Object[] {new float[batch * m * n],
+                            new float[batch * m * n], floats(r, batch * m * k, -1, 1), floats(r, batch * k * n, -1, 1),
+                            floats(r, batch * n, -1, 1)},
+                    (d, a) -> d.launch(g, BatchedGemm::matmulBiasGelu, f(a[0]), f(a[1]), f(a[2]), f(a[3]), f(a[4]),
+                            batch, m, n, k)));
+            c.add(approx("BatchedGemm.matmulTransBGeluBackward", s, 32, 2, r -> new Object[] {new float[batch * m * n],
+                            floats(r, batch * m * k, -1, 1), floats(r, batch * n * k, -1, 1), floats(r, batch * m * n, -6, 6)},
+                    (d, a) -> d.launch(g, BatchedGemm::matmulTransBGeluBackward, f(a[0]), f(a[1]), f(a[2]), f(a[3]),
+                            batch, m, n, k)));
         }
         for (int[] bro : new int[][] {{1, 1, 1}, {3, 7, 13}, {4, 17, 5}}) {
             int batch = bro[0];

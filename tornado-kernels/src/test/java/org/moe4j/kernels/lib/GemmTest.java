@@ -160,9 +160,9 @@ class GemmTest {
         /** The product as {@link GemmSimd} takes it, into {@code c}. */
         GemmSimd.Product product(float[] c) {
             return switch (variant) {
-                case NN -> new GemmSimd.Product(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, false);
-                case TRANS_B -> new GemmSimd.Product(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, true);
-                case TRANS_A -> new GemmSimd.Product(c, 0, a, 0, b, 0, m, n, k, beta, 1, m, false);
+                case NN -> new GemmSimd.Product(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, false, null);
+                case TRANS_B -> new GemmSimd.Product(c, 0, a, 0, b, 0, m, n, k, beta, k, 1, true, null);
+                case TRANS_A -> new GemmSimd.Product(c, 0, a, 0, b, 0, m, n, k, beta, 1, m, false, null);
             };
         }
 
