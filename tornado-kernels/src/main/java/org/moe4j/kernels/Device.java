@@ -42,6 +42,16 @@ public interface Device extends AutoCloseable {
     default void finish() {
     }
 
+    /**
+     * Whether a GEMM with an elementwise step in its store ({@code BatchedGemm.matmulBiasGelu})
+     * runs faster here than the plain GEMM and a separate elementwise pass. True where the GEMMs
+     * are this library's kernels; false where the plain GEMMs go to a vendor library that the
+     * fused kernels cannot use (cuBLAS).
+     */
+    default boolean fusesGemmEpilogues() {
+        return true;
+    }
+
     /** Runs one launch; the typed {@code launch} overloads build it. */
     void launch(Launch launch);
 

@@ -52,6 +52,11 @@ public abstract class ForwardingDevice implements Device {
     }
 
     @Override
+    public boolean fusesGemmEpilogues() {
+        return device.fusesGemmEpilogues();
+    }
+
+    @Override
     public void launch(Launch launch) {
         device.launch(launch);
     }

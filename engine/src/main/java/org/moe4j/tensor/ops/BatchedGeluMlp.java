@@ -14,7 +14,8 @@ import org.moe4j.tensor.Tensor;
  * same bits as {@link BatchedLinear}, {@link Activations#gelu} and {@link BatchedLinear} one after
  * another on the portable kernels, and on the JVM's overrides where F is a multiple of the vector
  * length (elsewhere the fused store's last columns take the scalar tanh where the unfused pass took
- * the vector one: within an ulp of tanh).
+ * the vector one: within an ulp of tanh). On a device whose plain GEMMs beat the fused ones
+ * ({@link Device#fusesGemmEpilogues()} false: cuBLAS) it runs those unfused ops instead.
  */
 public final class BatchedGeluMlp {
     private BatchedGeluMlp() {
@@ -31,12 +32,16 @@ public final class BatchedGeluMlp {
         if (upBias == null) {
             throw new IllegalArgumentException("batched GELU MLP: the first layer needs a bias (its GEMM adds it)");
         }
+        Device device = tape.device();
+        if (!device.fusesGemmEpilogues()) {
+            Tensor hidden = Activations.gelu(tape, BatchedLinear.forward(tape, x, upWeight, upBias));
+            return BatchedLinear.forward(tape, hidden, downWeight, downBias);
+        }
         BatchedLinear.checkShapes(x, upWeight, upBias);
         int batch = upWeight.dim(0);
         int rows = x.dim(1);
         int width = upWeight.dim(1);
         int hidden = upWeight.dim(2);
-        Device device = tape.device();
         float[] pre = device.allocateFloats(batch * rows * hidden);
         Tensor h = Tensor.zeros(device, false, batch, rows, hidden);
         BatchedLinear.checkShapes(h, downWeight, downBias);

@@ -2,12 +2,18 @@ package org.moe4j.tensor.ops;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.moe4j.kernels.ForwardingDevice;
 import org.moe4j.kernels.JvmDevice;
+import org.moe4j.kernels.KernelMethod;
+import org.moe4j.kernels.Launch;
 import org.moe4j.kernels.lib.ElementwiseSimd;
 import org.moe4j.kernels.lib.GemmSimd;
 import org.moe4j.kernels.lib.MoeSimd;
@@ -65,6 +71,34 @@ class BatchedGeluMlpTest {
         }
     }
 
+    /** A device whose plain GEMMs are faster (cuBLAS) gets the unfused kernels, and the same bits. */
+    @Test
+    void aDeviceThatDoesNotFuseEpiloguesRunsThePlainGemmsAndTheGeluPass() {
+        Set<String> kernels = new TreeSet<>();
+        ForwardingDevice plain = new ForwardingDevice(SIMD) {
+            @Override
+            public boolean fusesGemmEpilogues() {
+                return false;
+            }
+
+            @Override
+            public void launch(Launch launch) {
+                kernels.add(KernelMethod.of(launch.kernel()).displayName());
+                super.launch(launch);
+            }
+        };
+        Mlp expected = new Mlp(SIMD, 45, SHAPE);
+        Mlp actual = new Mlp(SIMD, 45, SHAPE);
+        float[] reference = run(expected, expected::unfused);
+        Tape tape = Tape.training(plain);
+        Tensor out = BatchedGeluMlp.forward(tape, actual.x, actual.w1, actual.b1, actual.w2, actual.b2);
+        tape.backward(out, seed(out.size()));
+        assertArrayEquals(reference, out.toHost().data());
+        assertArrayEquals(expected.w1.grad(), actual.w1.grad());
+        assertTrue(kernels.stream().noneMatch(k -> k.contains("Gelu")) && kernels.contains("BatchedGemm.matmul"),
+                kernels.toString());
+    }
+
     @Test
     void firstLayerWithoutBiasIsRejected() {
         Mlp m = new Mlp(SIMD, 43, SHAPE);
@@ -76,13 +110,18 @@ class BatchedGeluMlpTest {
     private static float[] run(Mlp m, Function<Tape, Tensor> op) {
         Tape tape = Tape.training(m.device);
         Tensor out = op.apply(tape);
+        tape.backward(out, seed(out.size()));
+        return out.toHost().data();
+    }
+
+    /** A fixed random output gradient. */
+    private static float[] seed(int size) {
         SplitMix64 random = new SplitMix64(44);
-        float[] seed = new float[out.size()];
-        for (int i = 0; i < seed.length; i++) {
+        float[] seed = new float[size];
+        for (int i = 0; i < size; i++) {
             seed[i] = random.nextFloat() * 2 - 1;
         }
-        tape.backward(out, seed);
-        return out.toHost().data();
+        return seed;
     }
 
     private static final class Mlp {

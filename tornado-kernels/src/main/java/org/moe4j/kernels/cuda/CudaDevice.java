@@ -154,6 +154,12 @@ public final class CudaDevice extends BufferedDevice<Long> {
         return gemms;
     }
 
+    /** With cuBLAS, its plain GEMMs and a separate pass beat a compiled GEMM with the pass in its store. */
+    @Override
+    public boolean fusesGemmEpilogues() {
+        return cublas == null;
+    }
+
     /** The PTX this device runs for {@code launch}'s kernel (translating and loading it if needed). */
     public synchronized CompiledKernel compiled(Launch launch) {
         enter();
