@@ -21,8 +21,8 @@ import org.moe4j.nn.ModelConfig;
  * residual adds. A dense MLP: {@code 2n·F + n·D}. An MoE layer: jitter {@code n·D} and its factors,
  * router logits and gate scores {@code n·E} (the sigmoid gate normalises them too), combine weights
  * {@code n·J}, the two loss scalars and the saved log-sum-exp, the plan ({@code 2n·J + 2E + E·C}
- * ints), the experts on their {@code (E/ep, C, ·)} buffer (GELU {@code 2F + D} per row, SwiGLU
- * {@code 4F + D}), the combine {@code n·D}, and the shared experts on an every-token buffer. The
+ * ints), the experts on their {@code (E/ep, C, ·)} buffer (GELU {@code 2F + D} per row, of which
+ * only the output {@code D} has a gradient when fused, SwiGLU {@code 4F + D}), the combine {@code n·D}, and the shared experts on an every-token buffer. The
  * token exchange's own tensors are counted apart: in one process the dispatch buffer
  * {@code (E,C,D)}; over several ranks the rows of this rank's {@code A} kept assignments out and
  * back ({@code A·D} each, and {@code 2n·J + A} ints of the send plan) and the experts' buffer
@@ -49,6 +49,12 @@ final class ActivationMemory {
     private final boolean recompute;
     private final ModelConfig model;
     private final ParallelLayout layout;
+    /**
+     * Whether the GELU experts run fused ({@code BatchedGeluMlp}): their pre-activation and
+     * activation are kept without gradients. Not where the GEMMs may be cuBLAS's (CUDA), whose
+     * unfused ops give each its gradient.
+     */
+    private final boolean fusedGelu;
 
     /** Kept after the forward pass, and at the peak of the step, split into the exchange's tensors and the rest. */
     private long keptActivations;
@@ -68,6 +74,7 @@ final class ActivationMemory {
     ActivationMemory(TrainConfig config, ParallelLayout layout) {
         this.model = config.model();
         this.layout = layout;
+        this.fusedGelu = !config.device().startsWith("cuda");
         this.recompute = config.recompute();
         this.b = config.batchSize() / layout.world();
         this.t = model.contextSize();
@@ -166,7 +173,10 @@ final class ActivationMemory {
                 : Math.min(n * j, e * c);
         long a = keptAssignments;
         long fe = moe.hidden();
-        long rowsPerExpertRow = moe.expert().equals(Experts.SWIGLU) ? 4 * fe + d : 2 * fe + d;
+        boolean fused = fusedGelu && moe.expert().equals(Experts.GELU);
+        // Per row of an expert's buffer: its hidden tensors and output, and of those the ones with a gradient.
+        long expertRow = moe.expert().equals(Experts.SWIGLU) ? 4 * fe + d : 2 * fe + d;
+        long expertRowRecorded = fused ? d : expertRow;
         if (moe.jitter() > 0) {
             recorded += n * d;
             saved += n * d;
@@ -175,7 +185,8 @@ final class ActivationMemory {
         // Logits, gate scores (the sigmoid's normalised too), combine weights, the two losses, the combine.
         recorded += n * e * (sigmoid ? 3 : 2) + n * j + 2 + n * d;
         saved += n * router.groups();
-        recorded += local * c * rowsPerExpertRow;
+        recorded += local * c * expertRowRecorded;
+        saved += local * c * (expertRow - expertRowRecorded);
         note("expert hidden (E/ep, C, F)", local * c * fe);
         long plan = expertChoice ? 2 * n * e + e + e * c : 2 * n * j + 2 * e + e * c;
         long exchange;
@@ -189,7 +200,8 @@ final class ActivationMemory {
         }
         long shared = moe.sharedExperts();
         if (shared > 0) {
-            recorded += shared * n * d + shared * n * rowsPerExpertRow + 2 * n * d;
+            recorded += shared * n * d + shared * n * expertRowRecorded + 2 * n * d;
+            saved += shared * n * (expertRow - expertRowRecorded);
             saved += n * shared;
             plan += 3 * n * shared + 2 * shared;
         }
