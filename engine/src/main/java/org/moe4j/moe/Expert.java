@@ -11,7 +11,9 @@ import org.moe4j.tensor.Tensor;
  * {@code moe.expert} (or {@code --expert}) by its fully-qualified class name.
  *
  * <p>Keep each expert's weights stacked along a leading {@code E} dimension (for example
- * {@code (E,D,F)}, made with {@link org.moe4j.nn.Init#normal}) and build the forward from the tensor
+ * {@code (E,D,F)}, made with {@link org.moe4j.nn.Init#normal}, not drawn from the layer's random
+ * stream directly: on a rank that holds a shard of the experts, {@code shape.experts()} is the
+ * shard's count and {@code Init.normal} draws the shard's rows of the whole layer's weight) and build the forward from the tensor
  * ops, {@link org.moe4j.tensor.ops.BatchedLinear} above all: expert e's tokens are the rows
  * {@code tokens[e]}, and {@code BatchedLinear.forward(tape, tokens, w, b)} computes
  * {@code tokens[e]·w[e] + b[e]} for every e. Pointwise ops ({@code Activations}, {@code
