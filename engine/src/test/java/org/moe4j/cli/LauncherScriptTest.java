@@ -68,6 +68,7 @@ class LauncherScriptTest {
                   echo "a real warning" >> "${spec%:*}"
                 fi
                 echo "java $*"
+                echo "LD_PRELOAD=${LD_PRELOAD:-}" >&2
                 """);
     }
 
@@ -122,6 +123,17 @@ class LauncherScriptTest {
         Result missing = moe(List.of(), "--classpath");
         assertEquals(2, missing.status(), missing.toString());
         assertTrue(missing.stderr().contains("--classpath needs a value"), missing.toString());
+    }
+
+    /** The JDK's libjsig is preloaded, so that a native library's SIGSEGV handler cannot take the JVM's faults. */
+    @Test
+    void theJdksSignalChainingLibraryIsPreloaded() throws Exception {
+        Path jsig = dir.resolve("jdk/lib/libjsig.so");
+        Files.createDirectories(jsig.getParent());
+        Files.copy(Path.of(System.getProperty("java.home"), "lib", "libjsig.so"), jsig);
+        Result r = moe(List.of("LD_PRELOAD="), "train");
+        assertEquals(0, r.status(), r.toString());
+        assertTrue(r.stderr().contains("LD_PRELOAD=" + jsig + "\n"), r.toString());
     }
 
     private record Result(int status, String stdout, String stderr) {
