@@ -89,17 +89,19 @@ public final class ScalePlan {
     }
 
     /**
-     * The checks a run makes before it allocates anything: every tensor within Java's array limit,
-     * and the plan's bytes within {@code maxHeap} (the JVM's {@code Runtime.maxMemory()}). Runs
-     * with a custom expert, whose shapes only it knows, are not planned.
+     * The checks a run makes before it allocates anything: a layout and a batch that divide, every
+     * tensor within Java's array limit, and the plan's bytes within {@code maxHeap} (the JVM's
+     * {@code Runtime.maxMemory()}). Runs with a custom expert, whose shapes only it knows, are
+     * checked for their layout alone.
      *
-     * @throws IllegalArgumentException naming the tensor or the bytes, and what to change
+     * @throws IllegalArgumentException naming the numbers, the tensor or the bytes, and what to change
      */
     public static void checkBeforeTraining(TrainConfig config, int world, long maxHeap) {
+        ParallelLayout layout = ParallelLayout.of(config, world);
         if (!ParameterShapes.known(config.model())) {
             return;
         }
-        ScalePlan plan = of(config, ParallelLayout.of(config, world));
+        ScalePlan plan = of(config, layout);
         plan.checkArrayLimit();
         plan.checkHeap(maxHeap);
     }

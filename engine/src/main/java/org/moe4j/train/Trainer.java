@@ -75,10 +75,8 @@ public final class Trainer implements AutoCloseable {
         ExpertParallel layout = ranks == null || ranks.worldSize() == 1 ? null
                 : ExpertParallel.of(ranks.group(), config.parallel().ep(),
                         config.model().moe() == null ? 0 : config.model().moe().experts(), config.parallel().bf16());
-        if (layout != null) {
-            DataParallel.checkBatch(config, layout.worldSize());
-        }
-        // Before anything is allocated: no tensor over Java's array limit, and the plan within this JVM's heap.
+        // Before anything is allocated: a batch that splits over the ranks, no tensor over Java's array
+        // limit, and the plan within this JVM's heap.
         ScalePlan.checkBeforeTraining(config, layout == null ? 1 : layout.worldSize(), Runtime.getRuntime().maxMemory());
         this.config = config;
         this.device = device;
